@@ -1,0 +1,49 @@
+/*
+ * passes.h - graph -> graph transformations, one file each in src/passes/.
+ *
+ * Each pass works in place on a graph, marks removed nodes dead instead of compacting (indices
+ * stay valid), allocates from the graph's arena, and reports failure through tml_graph_errorf.
+ * tml_passes_run() is the standard pipeline the CLI uses.
+ */
+#ifndef TML_PASSES_H
+#define TML_PASSES_H
+
+#include <stdbool.h>
+
+#include "tml/ir.h"
+
+typedef struct {
+    bool fold_constants;   /* default true */
+    bool fold_batchnorm;   /* default true */
+    bool fuse_activations; /* default true */
+    bool remove_dead;      /* default true */
+} tml_pass_options;
+
+void tml_pass_options_default(tml_pass_options *o);
+
+/* Static shapes for every tensor, in topological order, through each op's tml_shape_ hook.
+ * A dynamic (symbolic or <= 0) leading dimension of a graph input becomes 1 with a note;
+ * any other unknown input dimension is an error naming the input. */
+tml_status tml_pass_infer_shapes(tml_graph *g);
+
+/* Evaluates every node whose inputs are all constant (and Shape of any known shape) with the
+ * runtime kernels; its outputs become constants and the node dies. */
+tml_status tml_pass_fold_constants(tml_graph *g);
+
+/* Folds BatchNormalization (inference) into a preceding Conv/Gemm with constant weights when
+ * the conv output has no other reader; otherwise leaves it. */
+tml_status tml_pass_fold_batchnorm(tml_graph *g);
+
+/* Folds Relu / Clip / LeakyRelu / Sigmoid / Tanh / HardSwish into the producing op's `act`
+ * when the producer accepts it (tml_op_accepts_act) and has no other reader. */
+tml_status tml_pass_fuse_activations(tml_graph *g);
+bool tml_op_accepts_act(tml_op op);
+
+/* Marks dead every node none of whose outputs reaches a graph output. */
+tml_status tml_pass_remove_dead(tml_graph *g);
+
+/* infer shapes -> fold constants -> fold batch-norm -> fuse activations -> remove dead,
+ * with a verify after each. */
+tml_status tml_passes_run(tml_graph *g, const tml_pass_options *o);
+
+#endif /* TML_PASSES_H */
