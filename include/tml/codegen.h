@@ -4,7 +4,8 @@
  * C: DIR/model.c and DIR/model.h (weights as static const, one static arena, one entry
  * function, a comment per node with its original name), plus DIR/tml/ with exactly the
  * runtime headers and kernel sources the plan uses (copied from the sources embedded at build
- * time). `cc -std=c99 -Wall -Wextra -Werror -I DIR DIR/*.c DIR/tml/*.c -lm` builds it.
+ * time). `cc -std=c99 -Wall -Wextra -Werror -I DIR DIR/[star].c DIR/tml/[star].c -lm` builds
+ * it (where [star] is the shell glob).
  *
  * Generated API, with PREFIX from the options ("model" by default):
  *   #define PREFIX_ARENA_BYTES, PREFIX_NUM_INPUTS, PREFIX_NUM_OUTPUTS
