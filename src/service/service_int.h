@@ -1,0 +1,67 @@
+/*
+ * service_int.h - what the parts of `tmlaas serve` share inside src/service/: the service
+ * state, the log, and the start/stop functions of the HTTP and CoAP front ends.
+ *
+ * One tml_service lives for the whole process. The HTTP API runs in libmicrohttpd's internal
+ * thread and the CoAP endpoint in the main thread's io loop; what they share is the store
+ * (thread-safe by contract) and read-only configuration, so no other locking is needed.
+ */
+#ifndef TML_SERVICE_INT_H
+#define TML_SERVICE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tml/service.h"
+#include "tml/store.h"
+
+#define TML_TOKEN_LEN 64 /* hex digits of the admin token (32 random bytes) */
+
+typedef struct tml_service {
+    /* configuration (read-only after start) */
+    char data_dir[1024];
+    char artifacts_dir[1100];
+    char token[TML_TOKEN_LEN + 1];
+    size_t max_model_size;   /* bytes accepted by POST /api/models */
+    char http_bind[64];
+    int http_port;           /* 0 = any free port */
+    char coap_bind[64];
+    int coap_port;           /* 0 = any free port */
+
+    tml_store *store;
+
+    /* front ends (owned by http.c and coap.c) */
+    void *http;              /* struct MHD_Daemon * */
+    int http_bound_port;
+    void *coap;              /* coap_context_t * */
+    int coap_bound_port;
+    int64_t last_expiry_check;
+} tml_service;
+
+/* One line to stderr: "2026-11-25T09:30:00Z tmlaas: <message>". Thread-safe. */
+void tml_log(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Reads DIR/admin.token, or creates it (mode 0600, 32 bytes from libsodium as hex). */
+tml_status tml_token_load_or_create(const char *data_dir, char token[TML_TOKEN_LEN + 1],
+                                    bool *created, char *err, size_t errsz);
+
+tml_status tml_http_start(tml_service *svc, char *err, size_t errsz);
+void tml_http_stop(tml_service *svc);
+
+tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz);
+/* Runs the CoAP io loop for at most timeout_ms, then the periodic work (lifetime expiry). */
+void tml_coap_run(tml_service *svc, unsigned timeout_ms);
+void tml_coap_stop(tml_service *svc);
+
+/* Lifetime expiry: marks offline every device whose registration has run out; logs each. */
+void tml_service_expire(tml_service *svc);
+
+/* Validation shared by the front ends. */
+bool tml_model_name_valid(const char *name);
+
+#endif /* TML_SERVICE_INT_H */
