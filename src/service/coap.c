@@ -131,6 +131,33 @@ static void new_reg_id(char *id, size_t n)
     sodium_bin2hex(id, n, raw, sizeof raw);
 }
 
+int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
+                            tml_lwm2m_reg_params *p, char **links, char *msg, size_t msgsz)
+{
+    char err[300];
+    tml_status st;
+    *links = NULL;
+    st = tml_lwm2m_parse_query(query ? (const char *)query->s : "", query ? query->length : 0,
+                               false, p, msg, msgsz);
+    if (st != TML_OK)
+        return code_of(st);
+    if (!link_format_ok(req)) {
+        snprintf(msg, msgsz, "registration '%s': content format must be link format (40)",
+                 p->endpoint);
+        return COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT;
+    }
+    st = read_links(req, links, err, sizeof err);
+    if (st == TML_OK && !*links) {
+        snprintf(err, sizeof err, "registration: empty object links payload");
+        st = TML_ERR_FORMAT;
+    }
+    if (st != TML_OK) {
+        snprintf(msg, msgsz, "%s (endpoint '%s')", err, p->endpoint);
+        return code_of(st);
+    }
+    return 0;
+}
+
 /* POST /rd?ep=..: Register. */
 static void hnd_register(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
                          const coap_string_t *query, coap_pdu_t *resp)
@@ -138,31 +165,14 @@ static void hnd_register(coap_resource_t *res, coap_session_t *session, const co
     tml_service *svc = svc_of(session);
     tml_lwm2m_reg_params p;
     tml_device d;
-    char peer[64], err[300], *links = NULL;
+    char peer[64], msg[400], *links = NULL;
     tml_status st;
+    int code;
     (void)res;
     peer_str(session, peer, sizeof peer);
-    st = tml_lwm2m_parse_query(query ? (const char *)query->s : "", query ? query->length : 0,
-                               false, &p, err, sizeof err);
-    if (st != TML_OK) {
-        reply(resp, code_of(st), peer, err);
-        return;
-    }
-    if (!link_format_ok(req)) {
-        snprintf(err, sizeof err, "registration '%s': content format must be link format (40)",
-                 p.endpoint);
-        reply(resp, COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT, peer, err);
-        return;
-    }
-    st = read_links(req, &links, err, sizeof err);
-    if (st == TML_OK && !links) {
-        snprintf(err, sizeof err, "registration '%s': empty object links payload", p.endpoint);
-        st = TML_ERR_FORMAT;
-    }
-    if (st != TML_OK) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "%s (endpoint '%s')", err, p.endpoint);
-        reply(resp, code_of(st), peer, msg);
+    code = tml_coap_check_register(req, query, &p, &links, msg, sizeof msg);
+    if (code != 0) {
+        reply(resp, (coap_pdu_code_t)code, peer, msg);
         return;
     }
     memset(&d, 0, sizeof d);

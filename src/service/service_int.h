@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <coap3/coap.h>
+
+#include "lwm2m/lwm2m.h"
 #include "tml/service.h"
 #include "tml/store.h"
 
@@ -57,6 +60,12 @@ tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz);
 /* Runs the CoAP io loop for at most timeout_ms, then the periodic work (lifetime expiry). */
 void tml_coap_run(tml_service *svc, unsigned timeout_ms);
 void tml_coap_stop(tml_service *svc);
+
+/* Checks a Register request (query, content format, link-format payload) without touching
+ * any state: 0 and *links = the normalized object links (malloc'd), or a CoAP response code
+ * (4.00, 4.12, 4.13, 4.15) and the reason in msg. Shared by the handler and the fuzz target. */
+int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
+                            tml_lwm2m_reg_params *p, char **links, char *msg, size_t msgsz);
 
 /* Lifetime expiry: marks offline every device whose registration has run out; logs each. */
 void tml_service_expire(tml_service *svc);
