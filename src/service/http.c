@@ -682,7 +682,7 @@ tml_status tml_http_start(tml_service *svc, char *err, size_t errsz)
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
 
