@@ -158,6 +158,130 @@ int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
     return 0;
 }
 
+/* ---- server-initiated reads of the node object ---- */
+
+static void queue_node_read(tml_service *svc, coap_session_t *session, const char *endpoint)
+{
+    tml_node_read *r = &svc->reads[svc->read_next++ % TML_READS_MAX];
+    if (r->session) /* the ring wrapped over a read never sent: drop it */
+        coap_session_release((coap_session_t *)r->session);
+    memset(r, 0, sizeof *r);
+    r->session = coap_session_reference(session);
+    snprintf(r->endpoint, sizeof r->endpoint, "%s", endpoint);
+    r->queued = true;
+}
+
+/* Sends the queued reads: GET /32769/0, Accept: SenML JSON. */
+static void send_node_reads(tml_service *svc)
+{
+    unsigned i;
+    for (i = 0; i < TML_READS_MAX; i++) {
+        tml_node_read *r = &svc->reads[i];
+        coap_session_t *s = (coap_session_t *)r->session;
+        coap_pdu_t *pdu;
+        unsigned char buf[4];
+        char obj[8];
+        if (!r->queued || !s)
+            continue;
+        r->queued = false;
+        r->session = NULL;
+        pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(s),
+                            coap_session_max_pdu_size(s));
+        if (pdu) {
+            coap_session_new_token(s, &r->token_len, r->token);
+            snprintf(obj, sizeof obj, "%d", TML_LWM2M_OBJ_NODE);
+            if (!coap_add_token(pdu, r->token_len, r->token) ||
+                !coap_add_option(pdu, COAP_OPTION_URI_PATH, strlen(obj), (const uint8_t *)obj) ||
+                !coap_add_option(pdu, COAP_OPTION_URI_PATH, 1, (const uint8_t *)"0") ||
+                !coap_add_option(pdu, COAP_OPTION_ACCEPT,
+                                 coap_encode_var_safe(buf, sizeof buf, TML_CF_SENML_JSON), buf)) {
+                coap_delete_pdu(pdu);
+                pdu = NULL;
+            }
+        }
+        if (!pdu || coap_send(s, pdu) == COAP_INVALID_MID) {
+            tml_log("device '%s': cannot send the read of /%d/0", r->endpoint, TML_LWM2M_OBJ_NODE);
+            r->token_len = 0;
+        }
+        coap_session_release(s);
+    }
+}
+
+/* The read slot whose token matches, or NULL. */
+static tml_node_read *find_read(tml_service *svc, const coap_pdu_t *pdu)
+{
+    coap_bin_const_t tok = coap_pdu_get_token(pdu);
+    unsigned i;
+    for (i = 0; i < TML_READS_MAX; i++) {
+        tml_node_read *r = &svc->reads[i];
+        if (r->token_len && !r->queued && r->token_len == tok.length &&
+            memcmp(r->token, tok.s, tok.length) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent,
+                                   const coap_pdu_t *recv, const coap_mid_t mid)
+{
+    tml_service *svc = svc_of(session);
+    tml_node_read *r = find_read(svc, recv);
+    coap_pdu_code_t code = coap_pdu_get_code(recv);
+    char ep[TML_NAME_MAX], err[300], model[TML_NAME_MAX], sha[TML_SHA_HEX], *json = NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0, off = 0, total = 0;
+    coap_opt_iterator_t oi;
+    coap_opt_t *cf;
+    tml_status st;
+    (void)sent;
+    (void)mid;
+    if (!r)
+        return COAP_RESPONSE_OK; /* not ours (or answered twice): ignore */
+    snprintf(ep, sizeof ep, "%s", r->endpoint);
+    r->token_len = 0;
+    if (code != COAP_RESPONSE_CODE_CONTENT) {
+        tml_log("device '%s': read of /%d/0 answered %d.%02d", ep, TML_LWM2M_OBJ_NODE, code >> 5,
+                code & 31);
+        return COAP_RESPONSE_OK;
+    }
+    cf = coap_check_option(recv, COAP_OPTION_CONTENT_FORMAT, &oi);
+    if (cf && coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)) != TML_CF_SENML_JSON) {
+        tml_log("device '%s': read of /%d/0: content format %u, expected SenML JSON (110)", ep,
+                TML_LWM2M_OBJ_NODE, coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)));
+        return COAP_RESPONSE_OK;
+    }
+    coap_get_data_large(recv, &len, &data, &off, &total);
+    st = tml_lwm2m_node_info((const char *)data, len, &json, model, sizeof model, sha, sizeof sha,
+                             err, sizeof err);
+    if (st != TML_OK) {
+        tml_log("device '%s': read of /%d/0: %s", ep, TML_LWM2M_OBJ_NODE, err);
+        return COAP_RESPONSE_OK;
+    }
+    if (sha[0] && !tml_sha_hex_valid(sha)) {
+        tml_log("device '%s': node object reports a model hash that is not sha256 hex; ignored", ep);
+        model[0] = sha[0] = 0;
+    }
+    if (tml_store_device_set_info(svc->store, ep, json, model, sha) != TML_OK)
+        tml_log("device '%s': %s", ep, tml_store_error(svc->store));
+    else
+        tml_log("device '%s': node info %s%s%s", ep, json, model[0] ? ", model " : "", model);
+    free(json);
+    return COAP_RESPONSE_OK;
+}
+
+static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
+                    const coap_mid_t mid)
+{
+    tml_service *svc = svc_of(session);
+    tml_node_read *r = sent ? find_read(svc, sent) : NULL;
+    (void)mid;
+    if (!r)
+        return;
+    tml_log("device '%s': read of /%d/0 failed (%s)", r->endpoint, TML_LWM2M_OBJ_NODE,
+            reason == COAP_NACK_TOO_MANY_RETRIES ? "no answer" : reason == COAP_NACK_RST ? "reset" : "not sent");
+    r->token_len = 0;
+}
+
 /* POST /rd?ep=..: Register. */
 static void hnd_register(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
                          const coap_string_t *query, coap_pdu_t *resp)
@@ -168,6 +292,7 @@ static void hnd_register(coap_resource_t *res, coap_session_t *session, const co
     char peer[64], msg[400], *links = NULL;
     tml_status st;
     int code;
+    bool node_object_listed;
     (void)res;
     peer_str(session, peer, sizeof peer);
     code = tml_coap_check_register(req, query, &p, &links, msg, sizeof msg);
@@ -185,6 +310,7 @@ static void hnd_register(coap_resource_t *res, coap_session_t *session, const co
     snprintf(d.address, sizeof d.address, "%s", peer);
     d.online = true;
     d.last_seen = (int64_t)time(NULL);
+    node_object_listed = tml_lwm2m_links_have_object(links, TML_LWM2M_OBJ_NODE);
     st = tml_store_device_put(svc->store, &d);
     free(links);
     if (st != TML_OK) {
@@ -196,6 +322,8 @@ static void hnd_register(coap_resource_t *res, coap_session_t *session, const co
     coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CREATED);
     tml_log("device '%s' registered from %s as rd/%s (lifetime %llds, binding %s, lwm2m %s)",
             d.endpoint, peer, d.reg_id, (long long)d.lifetime, d.binding, d.lwm2m_version);
+    if (node_object_listed)
+        queue_node_read(svc, session, d.endpoint);
 }
 
 /* Extracts <id> from the request path "rd/<id>"; false if the path is anything else. */
@@ -293,6 +421,8 @@ static void hnd_update(coap_resource_t *res, coap_session_t *session, const coap
         coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CHANGED);
         tml_log("device '%s' updated rd/%s from %s%s", d.endpoint, d.reg_id, peer,
                 links ? " (new object links)" : "");
+        if (links && tml_lwm2m_links_have_object(links, TML_LWM2M_OBJ_NODE))
+            queue_node_read(svc, session, d.endpoint);
     }
     tml_device_clear(&d);
 }
@@ -395,6 +525,9 @@ tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz)
     coap_register_request_handler(r, COAP_REQUEST_DELETE, hnd_deregister);
     coap_add_resource(ctx, r);
 
+    coap_register_response_handler(ctx, on_response);
+    coap_register_nack_handler(ctx, on_nack);
+
     svc->coap = ctx;
     svc->coap_bound_port = svc->coap_port;
     tml_log("coap: listening on udp %s port %d", svc->coap_bind, svc->coap_port);
@@ -421,6 +554,7 @@ void tml_coap_run(tml_service *svc, unsigned timeout_ms)
 {
     int64_t now;
     coap_io_process((coap_context_t *)svc->coap, timeout_ms);
+    send_node_reads(svc);
     now = (int64_t)time(NULL);
     if (now != svc->last_expiry_check) {
         svc->last_expiry_check = now;
@@ -430,6 +564,12 @@ void tml_coap_run(tml_service *svc, unsigned timeout_ms)
 
 void tml_coap_stop(tml_service *svc)
 {
+    unsigned i;
+    for (i = 0; i < TML_READS_MAX; i++)
+        if (svc->reads[i].session) {
+            coap_session_release((coap_session_t *)svc->reads[i].session);
+            svc->reads[i].session = NULL;
+        }
     if (svc->coap) {
         coap_free_context((coap_context_t *)svc->coap);
         svc->coap = NULL;

@@ -21,6 +21,18 @@
 
 #define TML_TOKEN_LEN 64 /* hex digits of the admin token (32 random bytes) */
 
+/* A read of a device's node object (/32769/0) queued after a registration: sent from the
+ * io loop (not from inside the handler, so the device sees its 2.01 first), matched to the
+ * response by token. */
+#define TML_READS_MAX 256
+typedef struct {
+    void *session;        /* coap_session_t *, referenced while queued; NULL once sent */
+    uint8_t token[8];
+    size_t token_len;     /* 0 = slot free */
+    char endpoint[TML_NAME_MAX];
+    bool queued;
+} tml_node_read;
+
 typedef struct tml_service {
     /* configuration (read-only after start) */
     char data_dir[1024];
@@ -40,6 +52,8 @@ typedef struct tml_service {
     void *coap;              /* coap_context_t * */
     int coap_bound_port;
     int64_t last_expiry_check;
+    tml_node_read reads[TML_READS_MAX];
+    unsigned read_next;
 } tml_service;
 
 /* One line to stderr: "2026-11-25T09:30:00Z tmlaas: <message>". Thread-safe. */
