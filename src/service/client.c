@@ -348,14 +348,15 @@ static int get_and_show(const char *cmd, const client_opts *o, const char *path,
 static void show_devices(const cJSON *j)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "devices"), *d;
-    printf("%-24s %-8s %8s %-20s %-24s %s\n", "ENDPOINT", "STATE", "LIFETIME", "LAST SEEN", "MODEL",
-           "ADDRESS");
+    printf("%-24s %-8s %-12s %8s %-20s %-20s %s\n", "ENDPOINT", "STATE", "TARGET", "LIFETIME",
+           "LAST SEEN", "MODEL", "ADDRESS");
     cJSON_ArrayForEach(d, arr)
     {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(d, "model");
-        printf("%-24s %-8s %7.0fs %-20s %-24s %s\n", jstr(d, "endpoint"), jstr(d, "state"),
-               jnum(d, "lifetime"), jstr(d, "last_seen"), cJSON_IsObject(m) ? jstr(m, "name") : "-",
-               jstr(d, "address"));
+        const cJSON *node = cJSON_GetObjectItemCaseSensitive(d, "node");
+        printf("%-24s %-8s %-12s %7.0fs %-20s %-20s %s\n", jstr(d, "endpoint"), jstr(d, "state"),
+               jstr(node, "target"), jnum(d, "lifetime"), jstr(d, "last_seen"),
+               cJSON_IsObject(m) ? jstr(m, "name") : "-", jstr(d, "address"));
     }
 }
 
