@@ -5,10 +5,13 @@
  *   GET    /api/devices                     {"devices":[...]}   (with node info, current model)
  *   GET    /api/devices/{ep}                one device
  *   GET    /api/models                      {"models":[...]}    (every version)
+ *   GET    /api/models/{name}               {"models":[...]}    (the versions of one model)
  *   POST   /api/models?name=N               body = model bytes -> {"name","version","sha256",...}
  *   DELETE /api/models/{name}[/{version}]   {"deleted": n}
  *   GET    /api/builds                      {"builds":[...]}    (with the size report)
+ *   GET    /api/builds/{id}                 one build
  *   GET    /api/deployments                 {"deployments":[...]}
+ *   GET    /api/deployments/{id}            one deployment
  *   POST   /api/deployments                 {"model":M[,"version":V],"device":EP | "all":true}
  *
  * Security: the daemon listens on loopback unless --http-bind says otherwise. Every request
@@ -523,6 +526,82 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
     return ret;
 }
 
+typedef struct {
+    const char *name;
+    cJSON *arr;
+} name_filter;
+
+static int add_model_named(void *ctx, const tml_model *m)
+{
+    name_filter *f = (name_filter *)ctx;
+    if (strcmp(m->name, f->name) == 0)
+        cJSON_AddItemToArray(f->arr, model_json(m));
+    return 0;
+}
+
+static enum MHD_Result get_model(struct MHD_Connection *c, tml_service *svc, const char *name)
+{
+    name_filter f;
+    cJSON *o;
+    tml_status st;
+    if (!tml_model_name_valid(name))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "model '%.64s': invalid name", name);
+    f.name = name;
+    f.arr = cJSON_CreateArray();
+    st = tml_store_model_list(svc->store, add_model_named, &f);
+    if (st != TML_OK) {
+        cJSON_Delete(f.arr);
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", tml_store_error(svc->store));
+    }
+    if (cJSON_GetArraySize(f.arr) == 0) {
+        cJSON_Delete(f.arr);
+        return send_error(c, MHD_HTTP_NOT_FOUND, "model '%s': not found", name);
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "models", f.arr);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
+/* Parses a positive decimal id; 0 if it is not one. */
+static int64_t parse_id(const char *s)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    return (*s && !*end && v > 0) ? (int64_t)v : 0;
+}
+
+static enum MHD_Result get_build(struct MHD_Connection *c, tml_service *svc, const char *ids)
+{
+    tml_build b;
+    int64_t id = parse_id(ids);
+    tml_status st;
+    cJSON *o;
+    if (!id)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "build '%.20s': not an id", ids);
+    st = tml_store_build_get(svc->store, id, &b);
+    if (st != TML_OK)
+        return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
+    o = build_json(&b);
+    tml_build_clear(&b);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result get_deployment(struct MHD_Connection *c, tml_service *svc, const char *ids)
+{
+    tml_deployment d;
+    int64_t id = parse_id(ids);
+    tml_status st;
+    cJSON *o;
+    if (!id)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "deployment '%.20s': not an id", ids);
+    st = tml_store_deployment_get(svc->store, id, &d);
+    if (st != TML_OK)
+        return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
+    o = deployment_json(&d);
+    tml_deployment_clear(&d);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
 /* ---- dispatch ---- */
 
 static bool is_mutation(const char *method)
@@ -575,12 +654,20 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
     } else if (strncmp(url, "/api/models/", 12) == 0 && url[12]) {
         if (del)
             return delete_model(c, svc, url + 12);
+        if (get && !strchr(url + 12, '/'))
+            return get_model(c, svc, url + 12);
     } else if (strcmp(url, "/api/builds") == 0) {
         if (get) {
             arr = cJSON_CreateArray();
             return list_reply(c, svc, "builds", tml_store_build_list(svc->store, add_build, arr),
                               arr);
         }
+    } else if (strncmp(url, "/api/builds/", 12) == 0 && url[12]) {
+        if (get)
+            return get_build(c, svc, url + 12);
+    } else if (strncmp(url, "/api/deployments/", 17) == 0 && url[17]) {
+        if (get)
+            return get_deployment(c, svc, url + 17);
     } else if (strcmp(url, "/api/deployments") == 0) {
         if (get) {
             arr = cJSON_CreateArray();
