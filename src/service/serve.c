@@ -27,6 +27,13 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+static int count_one(void *ctx, const tml_deployment *d)
+{
+    (void)d;
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -176,8 +183,14 @@ int tml_serve_main(int argc, char **argv)
         tml_log("serve: startup failed: %s", err);
         rc = 1;
     } else {
+        int unfinished = 0;
         /* registrations that ran out while the service was down */
         tml_service_expire(svc);
+        /* deployments a previous run left unfinished stay in the store as they were; the
+         * build/delivery step picks them up from tml_store_deployment_list(.., true, ..) */
+        if (tml_store_deployment_list(svc->store, true, count_one, &unfinished) == TML_OK &&
+            unfinished > 0)
+            tml_log("serve: %d unfinished deployment(s) in the store", unfinished);
         tml_log("serve: ready");
         while (!stop_requested)
             tml_coap_run(svc, 1000);
