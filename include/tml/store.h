@@ -16,7 +16,8 @@
  *   *_get own heap strings that tml_device_clear()/... release;
  * - errors: a status, and a one-line message in the store's buffer (tml_store_error()).
  *
- * Times are Unix seconds (int64). SHA-256 digests are 64 lowercase hex characters.
+ * Times are Unix seconds (int64). SHA-256 digests are 64 lowercase hex characters. DTLS
+ * pre-shared keys are kept in the store as they are (the data directory is mode 0700).
  */
 #ifndef TML_STORE_H
 #define TML_STORE_H
@@ -172,6 +173,15 @@ typedef struct {
     /* unfinished_only: only states that are not INSTALLED or FAILED (what a restart resumes). */
     tml_status (*deployment_list)(tml_store *s, bool unfinished_only, tml_deployment_fn fn,
                                   void *ctx);
+
+    /* DTLS pre-shared keys: identity (the device's endpoint name) -> key bytes. */
+    tml_status (*psk_put)(tml_store *s, const char *identity, const uint8_t *key, size_t len);
+    /* TML_ERR_NOT_FOUND if there is none; TML_ERR_FIT if cap is too small. */
+    tml_status (*psk_get)(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                          size_t *len);
+    tml_status (*psk_delete)(tml_store *s, const char *identity);
+    /* Identities only; keys never leave the store through a list. */
+    tml_status (*psk_list)(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx);
 } tml_store_ops;
 
 /* The handle every backend hands out. */
@@ -221,6 +231,12 @@ tml_status tml_store_deployment_update(tml_store *s, int64_t id, tml_deploy_stat
 tml_status tml_store_deployment_get(tml_store *s, int64_t id, tml_deployment *out);
 tml_status tml_store_deployment_list(tml_store *s, bool unfinished_only, tml_deployment_fn fn,
                                      void *ctx);
+#define TML_PSK_MAX 64 /* longest pre-shared key, bytes */
+tml_status tml_store_psk_put(tml_store *s, const char *identity, const uint8_t *key, size_t len);
+tml_status tml_store_psk_get(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                             size_t *len);
+tml_status tml_store_psk_delete(tml_store *s, const char *identity);
+tml_status tml_store_psk_list(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx);
 
 #ifdef __cplusplus
 }

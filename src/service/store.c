@@ -193,3 +193,20 @@ tml_status tml_store_deployment_list(tml_store *s, bool unfinished_only, tml_dep
 {
     return s->ops->deployment_list(s, unfinished_only, fn, ctx);
 }
+tml_status tml_store_psk_put(tml_store *s, const char *identity, const uint8_t *key, size_t len)
+{
+    return s->ops->psk_put(s, identity, key, len);
+}
+tml_status tml_store_psk_get(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                             size_t *len)
+{
+    return s->ops->psk_get(s, identity, key, cap, len);
+}
+tml_status tml_store_psk_delete(tml_store *s, const char *identity)
+{
+    return s->ops->psk_delete(s, identity);
+}
+tml_status tml_store_psk_list(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx)
+{
+    return s->ops->psk_list(s, fn, ctx);
+}
