@@ -13,6 +13,9 @@
  *   GET    /api/deployments                 {"deployments":[...]}
  *   GET    /api/deployments/{id}            one deployment
  *   POST   /api/deployments                 {"model":M[,"version":V],"device":EP | "all":true}
+ *   GET    /api/psks                        {"identities":[...]} (DTLS identities, never keys)
+ *   PUT    /api/psks/{identity}             [{"key":HEX}] -> {"identity","key"} (random if absent)
+ *   DELETE /api/psks/{identity}
  *
  * Security: the daemon listens on loopback unless --http-bind says otherwise. Every request
  * that changes state (POST, PUT, PATCH, DELETE) must carry "Authorization: Bearer <token>"
@@ -36,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lwm2m/lwm2m.h"
 #include "service/service_int.h"
 
 #define JSON_BODY_MAX (64 * 1024) /* JSON request bodies */
@@ -602,6 +606,68 @@ static enum MHD_Result get_deployment(struct MHD_Connection *c, tml_service *svc
     return send_json(c, MHD_HTTP_OK, o);
 }
 
+static int add_identity(void *arr, const char *id)
+{
+    cJSON_AddItemToArray((cJSON *)arr, cJSON_CreateString(id));
+    return 0;
+}
+
+/* PUT /api/psks/{identity}: body {"key": "hex"} or empty (a random 16-byte key). The key is
+ * returned once, here, so it can be provisioned into the device. */
+static enum MHD_Result put_psk(struct MHD_Connection *c, tml_service *svc, const char *id,
+                               req_ctx *rq)
+{
+    uint8_t key[TML_PSK_MAX];
+    size_t klen = 16;
+    char hex[2 * TML_PSK_MAX + 1];
+    cJSON *o;
+    tml_status st;
+    if (!tml_lwm2m_endpoint_valid(id))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "psk '%.64s': not a valid endpoint name", id);
+    if (rq->len > 0) {
+        cJSON *req = cJSON_ParseWithLength((const char *)rq->body, rq->len);
+        cJSON *jk = req ? cJSON_GetObjectItemCaseSensitive(req, "key") : NULL;
+        const char *end = NULL;
+        if (!cJSON_IsString(jk) ||
+            sodium_hex2bin(key, sizeof key, jk->valuestring, strlen(jk->valuestring), NULL, &klen,
+                           &end) != 0 ||
+            *end || klen == 0) {
+            cJSON_Delete(req);
+            return send_error(c, MHD_HTTP_BAD_REQUEST,
+                              "psk '%s': body must be {\"key\": HEX} with 1 to %d bytes", id,
+                              TML_PSK_MAX);
+        }
+        cJSON_Delete(req);
+    } else {
+        randombytes_buf(key, klen);
+    }
+    st = tml_store_psk_put(svc->store, id, key, klen);
+    if (st != TML_OK) {
+        sodium_memzero(key, sizeof key);
+        return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
+    }
+    sodium_bin2hex(hex, sizeof hex, key, klen);
+    sodium_memzero(key, sizeof key);
+    tml_log("psk for '%s' set (%zu bytes)", id, klen);
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "identity", id);
+    cJSON_AddStringToObject(o, "key", hex);
+    sodium_memzero(hex, sizeof hex);
+    return send_json(c, MHD_HTTP_CREATED, o);
+}
+
+static enum MHD_Result delete_psk(struct MHD_Connection *c, tml_service *svc, const char *id)
+{
+    tml_status st = tml_store_psk_delete(svc->store, id);
+    cJSON *o;
+    if (st != TML_OK)
+        return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
+    tml_log("psk for '%s' deleted", id);
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "deleted", 1);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
 /* ---- dispatch ---- */
 
 static bool is_mutation(const char *method)
@@ -629,6 +695,7 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     bool del = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+    bool put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
     cJSON *arr;
 
     if (strcmp(url, "/api/health") == 0) {
@@ -656,6 +723,17 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
             return delete_model(c, svc, url + 12);
         if (get && !strchr(url + 12, '/'))
             return get_model(c, svc, url + 12);
+    } else if (strcmp(url, "/api/psks") == 0) {
+        if (get) {
+            arr = cJSON_CreateArray();
+            return list_reply(c, svc, "identities",
+                              tml_store_psk_list(svc->store, add_identity, arr), arr);
+        }
+    } else if (strncmp(url, "/api/psks/", 10) == 0 && url[10]) {
+        if (put)
+            return put_psk(c, svc, url + 10, rq);
+        if (del)
+            return delete_psk(c, svc, url + 10);
     } else if (strcmp(url, "/api/builds") == 0) {
         if (get) {
             arr = cJSON_CreateArray();

@@ -42,7 +42,9 @@ typedef struct tml_service {
     char http_bind[64];
     int http_port;           /* 0 = any free port */
     char coap_bind[64];
-    int coap_port;           /* 0 = any free port */
+    int coap_port;           /* plain CoAP over UDP */
+    bool coap_plain;         /* false: plain CoAP is off (--no-plain), DTLS only */
+    int coaps_port;          /* CoAP over DTLS with PSKs; 0 = off */
 
     tml_store *store;
 
@@ -54,6 +56,9 @@ typedef struct tml_service {
     int64_t last_expiry_check;
     tml_node_read reads[TML_READS_MAX];
     unsigned read_next;
+    /* the key handed to libcoap by the PSK callback (CoAP loop only) */
+    uint8_t psk[TML_PSK_MAX];
+    coap_bin_const_t psk_bin;
 } tml_service;
 
 /* One line to stderr: "2026-11-25T09:30:00Z tmlaas: <message>". Thread-safe. */

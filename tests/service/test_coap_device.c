@@ -168,8 +168,8 @@ static void test_register_and_read(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         char *argv[] = {"serve", "--data-dir", dir, "--coap-port", port, "--coap-bind",
-                        "127.0.0.1", "--http-port", "0", NULL};
-        _exit(tml_serve_main(9, argv));
+                        "127.0.0.1", "--http-port", "0", "--coaps-port", "0", NULL};
+        _exit(tml_serve_main(11, argv));
     }
 
     coap_startup();
