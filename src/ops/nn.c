@@ -39,6 +39,16 @@ static tml_status need_f32(tml_graph *g, int node, const tml_tensor *t, const ch
     return TML_OK;
 }
 
+/* Spatial ops are written for ONNX's channels-first layout; a TFLite NHWC activation must be
+ * transposed by a pass before it reaches them, never silently misread. */
+static tml_status need_nchw(tml_graph *g, int node, const tml_tensor *t, const char *what)
+{
+    if (t->layout == TML_LAYOUT_NHWC)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "input '%s' has layout NHWC, expected NCHW", what);
+    return TML_OK;
+}
+
 /* TML_ERR_UNSUPPORTED unless every dim of t is in [1, TML_NN_LIM] (what the kernels take). */
 static tml_status need_dims(tml_graph *g, int node, const tml_tensor *t, const char *what)
 {
@@ -305,7 +315,7 @@ static tml_status conv_common(tml_graph *g, int node, int transpose, geom *gm, i
     tml_status st;
 
     if ((st = need_f32(g, node, x, "X")) || (st = need_f32(g, node, w, "W")) ||
-        (b && (st = need_f32(g, node, b, "B"))))
+        (b && (st = need_f32(g, node, b, "B"))) || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 3 || x->rank > 5)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -655,7 +665,7 @@ static tml_status pool_common(tml_graph *g, int node, geom *gm)
     const tml_node *n = node_of(g, node);
     tml_tensor *x = tml_node_input(g, n, 0);
     tml_status st;
-    if ((st = need_f32(g, node, x, "X")))
+    if ((st = need_f32(g, node, x, "X")) || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 3 || x->rank > 5)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -751,7 +761,7 @@ static tml_status global_pool_common(tml_graph *g, int node, tml_tensor **xo)
 {
     tml_tensor *x = tml_node_input(g, node_of(g, node), 0);
     tml_status st;
-    if ((st = need_f32(g, node, x, "X")))
+    if ((st = need_f32(g, node, x, "X")) || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 2)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'X' has rank %d, expected >= 2",
@@ -834,6 +844,8 @@ static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
     for (i = 0; i < 5; i++)
         if ((st = need_f32(g, node, tml_node_input(g, n, i), names[i])))
             return st;
+    if ((st = need_nchw(g, node, x, "X")))
+        return st;
     if (x->rank < 2)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'X' has rank %d, expected >= 2",
                                x->rank);
