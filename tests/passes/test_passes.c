@@ -464,6 +464,104 @@ static void test_fuse_blocked(void **state)
     assert_true(tml_op_accepts_act(TML_OP_GLOBAL_AVGPOOL));
 }
 
+/* ---- fuse_activations (numeric: fused kernel output == producer then activation) ---- */
+
+typedef enum { P_CONV, P_GEMM, P_MATMUL, P_ADD, P_GAP, P_MAXPOOL } producer_kind;
+
+/* x -> producer -> t -> act -> y (output); x constant when xv != NULL. Returns y; sets *prod
+ * and *actn to the two nodes and *x to the input. */
+static int make_fuse_net(tml_graph *g, producer_kind pk, tml_op act, const float *xv, int *x,
+                         int *prod, int *actn)
+{
+    int64_t xd4[4] = {1, 2, 4, 4}, xd2[2] = {3, 4}, wd[4] = {3, 2, 3, 3}, bd[2] = {4, 5},
+            sd[1] = {0};
+    float w[54], b2[20], lo = -0.25f, hi = 0.5f;
+    int in[3], t, y, nx;
+    fill(w, 54, 31, -1.0f, 1.0f);
+    fill(b2, 20, 32, -1.0f, 1.0f);
+    g->opset = 13;
+    if (pk == P_GEMM || pk == P_MATMUL)
+        nx = xv ? t_const_f32(g, "x", 2, xd2, xv) : t_input(g, "x", 2, xd2);
+    else
+        nx = xv ? t_const_f32(g, "x", 4, xd4, xv) : t_input(g, "x", 4, xd4);
+    t = t_new(g, "t", TML_DT_UNDEF, -1, NULL);
+    y = t_new(g, "y", TML_DT_UNDEF, -1, NULL);
+    in[0] = nx;
+    switch (pk) {
+    case P_CONV:
+        in[1] = t_const_f32(g, "w", 4, wd, w);
+        *prod = node(g, TML_OP_CONV, "p", 2, in, t);
+        break;
+    case P_GEMM:
+        in[1] = t_const_f32(g, "w", 2, bd, b2);
+        *prod = node(g, TML_OP_GEMM, "p", 2, in, t);
+        break;
+    case P_MATMUL:
+        in[1] = t_const_f32(g, "w", 2, bd, b2);
+        *prod = node(g, TML_OP_MATMUL, "p", 2, in, t);
+        break;
+    case P_ADD:
+        in[1] = t_const_f32(g, "w", 4, xd4, w);
+        *prod = node(g, TML_OP_ADD, "p", 2, in, t);
+        break;
+    case P_GAP: *prod = node(g, TML_OP_GLOBAL_AVGPOOL, "p", 1, in, t); break;
+    case P_MAXPOOL: {
+        int64_t k[2] = {2, 2};
+        *prod = node(g, TML_OP_MAXPOOL, "p", 1, in, t);
+        attr_ints(g, *prod, "kernel_shape", 2, k);
+        break;
+    }
+    }
+    in[0] = t;
+    if (act == TML_OP_CLIP) {
+        in[1] = t_const_f32(g, "lo", 0, sd, &lo);
+        in[2] = t_const_f32(g, "hi", 0, sd, &hi);
+        *actn = node(g, act, "a", 3, in, y);
+    } else {
+        *actn = node(g, act, "a", 1, in, y);
+        if (act == TML_OP_LEAKY_RELU)
+            attr_float(g, *actn, "alpha", 0.2f);
+    }
+    assert_int_equal(tml_graph_add_output(g, y), TML_OK);
+    *x = nx;
+    return y;
+}
+
+static void check_fused(producer_kind pk, tml_op act, const char *what)
+{
+    float xv[32];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    int x, prod, actn, yr, y;
+    int64_t numel;
+    tml_status st;
+    fill(xv, 32, 33, -2.0f, 2.0f);
+    yr = make_fuse_net(gr, pk, act, xv, &x, &prod, &actn);
+    st = eval_live(gr);
+    SKIP_IF_UNSUPPORTED(st, what);
+    assert_int_equal(st, TML_OK);
+    y = make_fuse_net(g, pk, act, NULL, &x, &prod, &actn);
+    assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
+    assert_int_equal(tml_pass_fuse_activations(g), TML_OK);
+    if (!g->nodes[actn].dead)
+        print_error("%s: activation not fused\n", what);
+    assert_true(g->nodes[actn].dead);
+    assert_int_equal(g->nodes[prod].out[0], y);
+    feed(g, x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    numel = tml_tensor_numel(&gr->tensors[yr]);
+    assert_int_equal(tml_tensor_numel(&g->tensors[y]), numel);
+    assert_close(g->tensors[y].data, gr->tensors[yr].data, numel, 1e-5f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+static void test_fused_conv_clip(void **s) { (void)s; check_fused(P_CONV, TML_OP_CLIP, "Conv+Clip"); }
+static void test_fused_gemm_leaky(void **s) { (void)s; check_fused(P_GEMM, TML_OP_LEAKY_RELU, "Gemm+LeakyRelu"); }
+static void test_fused_matmul_sigmoid(void **s) { (void)s; check_fused(P_MATMUL, TML_OP_SIGMOID, "MatMul+Sigmoid"); }
+static void test_fused_add_tanh(void **s) { (void)s; check_fused(P_ADD, TML_OP_TANH, "Add+Tanh"); }
+static void test_fused_gap_hardswish(void **s) { (void)s; check_fused(P_GAP, TML_OP_HARD_SWISH, "GlobalAveragePool+HardSwish"); }
+static void test_fused_maxpool_relu(void **s) { (void)s; check_fused(P_MAXPOOL, TML_OP_RELU, "MaxPool+Relu"); }
+
 /* ---- fold_batchnorm ---- */
 
 /* x (1,C,5,5) -> Conv[/ConvTranspose](W, b) -> c -> BN -> y -> Relu -> r (output).
@@ -817,6 +915,12 @@ int main(void)
         cmocka_unit_test(test_fuse_clip_bounds),
         cmocka_unit_test(test_fuse_clip_nonconst_bound_not_fused),
         cmocka_unit_test(test_fuse_blocked),
+        cmocka_unit_test(test_fused_conv_clip),
+        cmocka_unit_test(test_fused_gemm_leaky),
+        cmocka_unit_test(test_fused_matmul_sigmoid),
+        cmocka_unit_test(test_fused_add_tanh),
+        cmocka_unit_test(test_fused_gap_hardswish),
+        cmocka_unit_test(test_fused_maxpool_relu),
         cmocka_unit_test(test_bn_not_folded_when_conv_output_shared),
         cmocka_unit_test(test_bn_fold_conv),
         cmocka_unit_test(test_bn_fold_conv_grouped),
