@@ -313,7 +313,8 @@ static void test_conv_errors(void **state)
         eval_fails(n, TML_ERR_UNSUPPORTED, "unsupported dtype 'float16'");
     }
     {
-        int w = cf("wbig", 4, I64(1, 1, 7, 7), F32(0));
+        static const float zeros[49];
+        int w = cf("wbig", 4, I64(1, 1, 7, 7), zeros);
         int in2[2] = {in[0], w};
         n = mk(TML_OP_CONV, "too_big", 2, in2, 1);
         eval_fails(n, TML_ERR_SHAPE, "window");
@@ -736,7 +737,8 @@ static void test_pool_errors(void **state)
     a_ints(n, "dilations", 3, I64(1, 1, 1));
     eval_fails(n, TML_ERR_SHAPE, "'dilations' has 3 values, expected 2");
     {
-        int y = cf("x2d", 2, I64(4, 4), F32(0));
+        static const float zeros[16];
+        int y = cf("x2d", 2, I64(4, 4), zeros);
         n = mk(TML_OP_MAXPOOL, "mp_rank", 1, &y, 1);
         a_ints(n, "kernel_shape", 0, I64(0));
         eval_fails(n, TML_ERR_UNSUPPORTED, "rank 2");
