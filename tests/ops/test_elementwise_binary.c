@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -518,6 +520,92 @@ static void test_checks_reject_undersized(void **state)
     assert_int_equal(tml_pow_f32_check(&pp, sizeof pp, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
 }
 
+/* Random shapes up to rank 4 with random broadcasting, 2 and 3 inputs, against a naive
+ * reference that computes each input's index from the output index. */
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+static void test_random_broadcast_vs_reference(void **state)
+{
+    uint32_t seed = 12345;
+    int iter;
+    (void)state;
+    for (iter = 0; iter < 200; iter++) {
+        tml_graph *g = new_graph(14);
+        int orank = (int)(lcg(&seed) % 5), n_in = 2 + (int)(lcg(&seed) % 2), i, d, n;
+        int64_t odims[4], idims[3][4];
+        int irank[3], in[3];
+        float *data[3];
+        tml_op op = (lcg(&seed) & 1) ? TML_OP_SUM : TML_OP_MAX;
+        tml_tensor *y;
+        int64_t numel = 1, e;
+        for (d = 0; d < orank; d++) {
+            odims[d] = 1 + (int64_t)(lcg(&seed) % 3);
+            numel *= odims[d];
+        }
+        for (i = 0; i < n_in; i++) {
+            int64_t cnt = 1;
+            char nm[8];
+            irank[i] = orank ? (int)(lcg(&seed) % (uint32_t)(orank + 1)) : 0;
+            for (d = 0; d < irank[i]; d++) {
+                idims[i][d] = (lcg(&seed) & 1) ? odims[orank - irank[i] + d] : 1;
+                cnt *= idims[i][d];
+            }
+            data[i] = malloc(sizeof(float) * (size_t)cnt);
+            for (e = 0; e < cnt; e++)
+                data[i][e] = (float)(lcg(&seed) % 100) - 50.0f;
+            snprintf(nm, sizeof nm, "x%d", i);
+            in[i] = tev_const(g, nm, TML_DT_F32, irank[i], idims[i], data[i]);
+        }
+        n = add_op(g, op, "rand", n_in, in);
+        assert_int_equal(tev_eval(g, n), TML_OK);
+        y = out0(g, n);
+        /* the output has the full shape only if some input carries each dim; compare with
+         * the shape the hook computed */
+        for (e = 0; e < tml_tensor_numel(y); e++) {
+            int64_t rem = e, oidx[4];
+            float want = 0;
+            for (d = y->rank - 1; d >= 0; d--) {
+                oidx[d] = rem % y->dims[d];
+                rem /= y->dims[d];
+            }
+            for (i = 0; i < n_in; i++) {
+                int64_t off = 0;
+                float v;
+                for (d = 0; d < irank[i]; d++) {
+                    int64_t id = idims[i][d] == 1 ? 0 : oidx[y->rank - irank[i] + d];
+                    off = off * idims[i][d] + id;
+                }
+                v = data[i][off];
+                want = i == 0 ? v : (op == TML_OP_SUM ? want + v : (v > want ? v : want));
+            }
+            assert_float_equal(((const float *)y->data)[e], want, 0);
+        }
+        for (i = 0; i < n_in; i++)
+            free(data[i]);
+        tml_graph_free(g);
+    }
+}
+
+static void test_f64(void **state)
+{
+    tml_graph *g = new_graph(6);
+    double a[2] = {1.5, -2}, b[1] = {0.25};
+    int in[2], n;
+    const double *y;
+    (void)state;
+    in[0] = tev_const(g, "a", TML_DT_F64, 1, (int64_t[]){2}, a);
+    in[1] = tev_const(g, "b", TML_DT_F64, 1, (int64_t[]){1}, b);
+    n = add_op(g, TML_OP_DIV, "div64", 2, in);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    y = out0(g, n)->data;
+    assert_true(y[0] == 6.0 && y[1] == -8.0);
+    tml_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +624,8 @@ int main(void)
         cmocka_unit_test(test_lowering_inplace_and_inputs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_checks_reject_undersized),
+        cmocka_unit_test(test_random_broadcast_vs_reference),
+        cmocka_unit_test(test_f64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,6 +281,38 @@ static void test_checks_reject_undersized(void **state)
     assert_int_equal(tml_argmax_f32_check(&ap, sizeof ap, ib, 1, ob, 1, 0), TML_ERR_FORMAT);
 }
 
+static void test_reduce_max_bool(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    uint8_t x[6] = {0, 1, 0, 0, 0, 1}; /* (3, 2) bool */
+    int64_t axes[1] = {1};
+    int in[2], y, n;
+    const uint8_t *o;
+    (void)state;
+    g->opset = 20;
+    in[0] = tev_const(g, "x", TML_DT_BOOL, 2, (int64_t[]){3, 2}, x);
+    in[1] = tev_const(g, "axes", TML_DT_S64, 1, (int64_t[]){1}, axes);
+    y = tml_graph_add_tensor(g, "y");
+    n = tml_graph_add_node(g, TML_OP_REDUCE_MAX, "any", 2, in, 1, &y);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_int_equal(g->tensors[y].dtype, TML_DT_BOOL);
+    assert_shape(&g->tensors[y], 2, (int64_t[]){3, 1});
+    o = g->tensors[y].data;
+    assert_int_equal(o[0], 1);
+    assert_int_equal(o[1], 0);
+    assert_int_equal(o[2], 1);
+    tml_graph_free(g);
+    /* ReduceMean of bool is not supported */
+    g = tml_graph_new();
+    g->opset = 20;
+    in[0] = tev_const(g, "x", TML_DT_BOOL, 2, (int64_t[]){3, 2}, x);
+    y = tml_graph_add_tensor(g, "y");
+    n = tml_graph_add_node(g, TML_OP_REDUCE_MEAN, "mean_bool", 1, in, 1, &y);
+    assert_int_equal(tev_eval(g, n), TML_ERR_UNSUPPORTED);
+    assert_non_null(strstr(tml_graph_error(g), "unsupported dtype 'bool'"));
+    tml_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_reduce_max_empty_set),
         cmocka_unit_test(test_reduce_errors),
         cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_reduce_max_bool),
         cmocka_unit_test(test_checks_reject_undersized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
