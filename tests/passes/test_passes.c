@@ -169,13 +169,22 @@ static void test_input_dynamic_batch_fixed(void **state)
 static void test_input_dynamic_inner_dim_is_error(void **state)
 {
     tml_graph *g = tml_graph_new();
-    int64_t d[3] = {1, 3, 0};
+    int64_t d[3] = {1, 3, -1}, e[3] = {-1, 0, 4};
     int x = t_input(g, "image", 3, d);
     (void)state;
     assert_int_equal(tml_graph_add_output(g, x), TML_OK);
     assert_int_equal(tml_pass_infer_shapes(g), TML_ERR_SHAPE);
     assert_non_null(strstr(tml_graph_error(g), "'image'"));
     assert_non_null(strstr(tml_graph_error(g), "dimension 2"));
+    tml_graph_free(g);
+
+    /* 0 is an empty dimension, not a dynamic one */
+    g = tml_graph_new();
+    x = t_input(g, "empty", 3, e);
+    assert_int_equal(tml_graph_add_output(g, x), TML_OK);
+    assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
+    assert_int_equal(g->tensors[x].dims[0], 1);
+    assert_int_equal(g->tensors[x].dims[1], 0);
     tml_graph_free(g);
 }
 
