@@ -5,7 +5,7 @@
  * removal, input fixing, Shape folding) check the graph after the pass; numeric tests run the
  * same model twice - once unoptimized with every node evaluated on constants, once through the
  * passes - with the real shape hooks, lowerings and kernels (tests/support/node_eval.h), and
- * compare the outputs. A numeric test whose op the build cannot evaluate yet skips.
+ * compare the outputs.
  */
 #include <math.h>
 #include <float.h>
@@ -141,14 +141,6 @@ static void assert_close(const float *a, const float *b, int64_t n, float tol)
     }
 }
 
-/* Skips the calling test when the build cannot evaluate a needed op yet. */
-#define SKIP_IF_UNSUPPORTED(st, what)                                                          \
-    do {                                                                                       \
-        if ((st) == TML_ERR_UNSUPPORTED) {                                                     \
-            print_message("skipped: %s not available in this build\n", what);                 \
-            skip();                                                                            \
-        }                                                                                      \
-    } while (0)
 
 /* ---- infer_shapes: graph inputs ---- */
 
@@ -546,7 +538,6 @@ static void check_fused(producer_kind pk, tml_op act, const char *what)
     fill(xv, 32, 33, -2.0f, 2.0f);
     yr = make_fuse_net(gr, pk, act, xv, &x, &prod, &actn);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, what);
     assert_int_equal(st, TML_OK);
     y = make_fuse_net(g, pk, act, NULL, &x, &prod, &actn);
     assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
@@ -635,7 +626,6 @@ static void check_conv_bn(bool transpose, int group)
 
     nr = make_conv_bn(gr, transpose, group, true, xv);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, transpose ? "ConvTranspose/BatchNormalization/Relu" : "Conv/BatchNormalization/Relu");
     assert_int_equal(st, TML_OK);
     ref = gr->tensors[nr.r].data;
     numel = tml_tensor_numel(&gr->tensors[nr.r]);
@@ -741,7 +731,6 @@ static void test_bn_fold_gemm(void **state)
     fill(av, 8, 17, -2.0f, 2.0f);
     yr = make_gemm_bn(gr, true, av, &gemm, &bn, &a);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, "Gemm/BatchNormalization");
     assert_int_equal(st, TML_OK);
 
     y = make_gemm_bn(g, false, NULL, &gemm, &bn, &a);
@@ -795,7 +784,6 @@ static void test_shape_chain_folds(void **state)
     st = tml_pass_infer_shapes(g);
     if (st)
         print_message("error: %s\n", tml_graph_error(g));
-    SKIP_IF_UNSUPPORTED(st, "Gather/Unsqueeze/Concat/Reshape");
     assert_int_equal(st, TML_OK);
     assert_true(g->nodes[n_shape].dead);
     assert_true(g->nodes[n_gather].dead);
@@ -832,7 +820,6 @@ static void test_fold_add_and_view(void **state)
     attr_int(g, n_flat, "axis", 0);
     assert_int_equal(tml_graph_add_output(g, f), TML_OK);
     st = tml_pass_infer_shapes(g);
-    SKIP_IF_UNSUPPORTED(st, "Add/Flatten");
     assert_int_equal(st, TML_OK);
     assert_true(g->nodes[n_add].dead);
     assert_true(g->nodes[n_flat].dead);
@@ -884,7 +871,6 @@ static void test_pipeline_conv_bn_relu(void **state)
     fill(xv, 100, 21, -2.0f, 2.0f);
     nr = make_conv_bn(gr, false, 1, true, xv);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, "Conv/BatchNormalization/Relu");
     assert_int_equal(st, TML_OK);
     ref = gr->tensors[nr.r].data;
 
