@@ -894,6 +894,112 @@ static void test_pipeline_conv_bn_relu(void **state)
     tml_graph_free(g);
 }
 
+/* A small PyTorch-style CNN with a dynamic batch:
+ *   x (?,1,6,6) -> Conv -> BN -> Relu -> MaxPool -> [Shape -> Gather -> Unsqueeze -> Concat]
+ *   -> Reshape -> Gemm -> Clip(0, 6) -> y, plus an unused Sigmoid(x).
+ * After the pipeline: Conv(act relu), MaxPool, Reshape, Gemm(act clip); same output. */
+typedef struct {
+    int x, y, n_sig;
+} cnn_net;
+
+static cnn_net make_cnn(tml_graph *g, const float *xv)
+{
+    int64_t xd[4] = {xv ? 1 : -1, 1, 6, 6}, wd[4] = {4, 1, 3, 3}, cd[1] = {4}, bd[2] = {5, 36},
+            od[1] = {5}, one[1] = {1}, pads[4] = {1, 1, 1, 1}, k2[2] = {2, 2}, zero_v = 0,
+            m1v = -1;
+    float w[36], gam[4], bet[4], mean[4], var[4], bw[180], bc[5], lo = 0.0f, hi = 6.0f;
+    int c, b, r, p, sh, n, n1, shp, f, z, in[5], nd, t_sig;
+    cnn_net net;
+    fill(w, 36, 41, -1.0f, 1.0f);
+    fill(gam, 4, 42, 0.5f, 1.5f);
+    fill(bet, 4, 43, -0.5f, 0.5f);
+    fill(mean, 4, 44, -0.5f, 0.5f);
+    fill(var, 4, 45, 0.2f, 2.0f);
+    fill(bw, 180, 46, -0.5f, 0.5f);
+    fill(bc, 5, 47, 0.0f, 3.0f);
+    g->opset = 13;
+    net.x = xv ? t_const_f32(g, "x", 4, xd, xv) : t_input(g, "x", 4, xd);
+#define T(name) t_new(g, name, TML_DT_UNDEF, -1, NULL)
+    c = T("c"), b = T("b"), r = T("r"), p = T("p"), sh = T("sh"), n = T("n"), n1 = T("n1");
+    shp = T("shp"), f = T("f"), z = T("z"), net.y = T("y"), t_sig = T("sig");
+#undef T
+    in[0] = net.x, in[1] = t_const_f32(g, "w", 4, wd, w);
+    nd = node(g, TML_OP_CONV, "conv", 2, in, c);
+    attr_ints(g, nd, "pads", 4, pads);
+    in[0] = c, in[1] = t_const_f32(g, "gamma", 1, cd, gam), in[2] = t_const_f32(g, "beta", 1, cd, bet);
+    in[3] = t_const_f32(g, "mean", 1, cd, mean), in[4] = t_const_f32(g, "var", 1, cd, var);
+    node(g, TML_OP_BATCHNORM, "bn", 5, in, b);
+    node(g, TML_OP_RELU, "relu", 1, &b, r);
+    nd = node(g, TML_OP_MAXPOOL, "pool", 1, &r, p);
+    attr_ints(g, nd, "kernel_shape", 2, k2);
+    attr_ints(g, nd, "strides", 2, k2);
+    node(g, TML_OP_SHAPE, "shape", 1, &p, sh);
+    in[0] = sh, in[1] = t_const_s64(g, "zero", 0, NULL, &zero_v);
+    node(g, TML_OP_GATHER, "gather", 2, in, n);
+    in[0] = n, in[1] = t_const_s64(g, "axes0", 1, one, &zero_v);
+    node(g, TML_OP_UNSQUEEZE, "unsqueeze", 2, in, n1);
+    in[0] = n1, in[1] = t_const_s64(g, "minus1", 1, one, &m1v);
+    nd = node(g, TML_OP_CONCAT, "concat", 2, in, shp);
+    attr_int(g, nd, "axis", 0);
+    in[0] = p, in[1] = shp;
+    node(g, TML_OP_RESHAPE, "reshape", 2, in, f);
+    in[0] = f, in[1] = t_const_f32(g, "fc_w", 2, bd, bw), in[2] = t_const_f32(g, "fc_b", 1, od, bc);
+    nd = node(g, TML_OP_GEMM, "fc", 3, in, z);
+    attr_int(g, nd, "transB", 1);
+    in[0] = z, in[1] = t_const_f32(g, "lo", 0, NULL, &lo), in[2] = t_const_f32(g, "hi", 0, NULL, &hi);
+    node(g, TML_OP_CLIP, "clip", 3, in, net.y);
+    net.n_sig = node(g, TML_OP_SIGMOID, "unused", 1, &net.x, t_sig);
+    assert_int_equal(tml_graph_add_output(g, net.y), TML_OK);
+    return net;
+}
+
+static void test_pipeline_small_cnn(void **state)
+{
+    float xv[36];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    cnn_net nr, n;
+    tml_status st;
+    int i, live[TML_OP_COUNT] = {0};
+    (void)state;
+    fill(xv, 36, 48, -2.0f, 2.0f);
+    nr = make_cnn(gr, xv);
+    assert_int_equal(eval_live(gr), TML_OK);
+
+    n = make_cnn(g, NULL);
+    st = tml_passes_run(g, NULL);
+    if (st)
+        print_message("error: %s\n", tml_graph_error(g));
+    assert_int_equal(st, TML_OK);
+    assert_true(has_note(g, "input 'x': dynamic batch dimension fixed to 1"));
+    assert_true(g->nodes[n.n_sig].dead);
+    for (i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            live[g->nodes[i].op]++;
+    assert_int_equal(tml_graph_live_nodes(g), 4);
+    assert_int_equal(live[TML_OP_CONV], 1);
+    assert_int_equal(live[TML_OP_MAXPOOL], 1);
+    assert_int_equal(live[TML_OP_RESHAPE], 1);
+    assert_int_equal(live[TML_OP_GEMM], 1);
+    for (i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].dead)
+            continue;
+        if (g->nodes[i].op == TML_OP_CONV)
+            assert_int_equal(g->nodes[i].act, TML_ACT_RELU);
+        if (g->nodes[i].op == TML_OP_GEMM) {
+            assert_int_equal(g->nodes[i].act, TML_ACT_CLIP);
+            assert_float_equal(g->nodes[i].act_b, 6.0f, 0.0f);
+            assert_int_equal(g->nodes[i].out[0], n.y);
+        }
+    }
+    assert_int_equal(g->tensors[n.y].dims[0], 1);
+    assert_int_equal(g->tensors[n.y].dims[1], 5);
+    feed(g, n.x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_close(g->tensors[n.y].data, gr->tensors[nr.y].data, 5, 1e-4f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -925,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_fold_add_and_view),
         cmocka_unit_test(test_bad_shape_names_node),
         cmocka_unit_test(test_pipeline_conv_bn_relu),
+        cmocka_unit_test(test_pipeline_small_cnn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
