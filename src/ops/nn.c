@@ -831,6 +831,24 @@ tml_status tml_lower_global_maxpool(tml_graph *g, int node, tml_step_desc *step)
 
 /* ---- BatchNormalization (inference) ---- */
 
+/* 1 if tensor t exists and is a graph output or an input of a live node. */
+static bool tensor_used(const tml_graph *g, int t)
+{
+    int i, j;
+    if (t < 0)
+        return false;
+    if (g->tensors[t].is_output)
+        return true;
+    for (i = 0; i < g->n_nodes; i++)
+        for (j = 0; j < g->nodes[i].n_in && !g->nodes[i].dead; j++)
+            if (g->nodes[i].in[j] == t)
+                return true;
+    return false;
+}
+
+/* Old exporters list BatchNormalization's training outputs (running mean/var, saved
+ * mean/var) even in inference models; when nothing reads them they are given their shape
+ * (C) and never computed. */
 static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
 {
     static const char *const names[5] = {"X", "scale", "B", "input_mean", "input_var"};
@@ -855,7 +873,7 @@ static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "unsupported attribute 'training_mode=%lld'", (long long)training);
     for (i = 1; i < n->n_out; i++)
-        if (n->out[i] >= 0)
+        if (tensor_used(g, n->out[i]))
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                    "training output %d is not supported (inference only)", i);
     if (prod(x->dims, x->rank) > TML_NN_LIM)
@@ -882,11 +900,13 @@ static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
 tml_status tml_shape_batchnorm(tml_graph *g, int node)
 {
     const tml_tensor *x = tml_node_input(g, node_of(g, node), 0);
-    int per_element;
+    int per_element, i;
     tml_status st = batchnorm_common(g, node, &per_element);
     if (st)
         return st;
     set_out(g, node, 0, TML_DT_F32, x->rank, x->dims);
+    for (i = 1; i < node_of(g, node)->n_out; i++) /* unused training outputs */
+        set_out(g, node, i, TML_DT_F32, 1, x->dims + 1);
     return TML_OK;
 }
 

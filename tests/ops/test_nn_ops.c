@@ -802,7 +802,14 @@ static void test_batchnorm_errors(void **state)
     a_int(n, "training_mode", 1);
     eval_fails(n, TML_ERR_UNSUPPORTED, "training_mode=1");
     n = mk(TML_OP_BATCHNORM, "bn_outs", 5, in, 3);
-    eval_fails(n, TML_ERR_UNSUPPORTED, "training output");
+    tml_graph_add_output(G, G->nodes[n].out[2]);
+    eval_fails(n, TML_ERR_UNSUPPORTED, "training output 2");
+    /* unused training outputs (old exporters) are shaped and ignored */
+    n = mk(TML_OP_BATCHNORM, "bn_unused_outs", 5, in, 5);
+    a_float(n, "epsilon", 0.0f);
+    eval_ok(n);
+    expect_f32(n, 0, 4, F32(0, 0.5f, 1, 5));
+    expect_shape(n, 3, 1, I64(2));
     in[4] = cf("var3", 1, I64(3), F32(1, 1, 1));
     n = mk(TML_OP_BATCHNORM, "bn_var", 5, in, 1);
     eval_fails(n, TML_ERR_SHAPE, "'input_var'");
