@@ -6,7 +6,8 @@
  * The target asks the kernel's _check; whenever it accepts, it runs the kernel on buffers
  * malloc'd to exactly the sizes claimed, so AddressSanitizer reports any read or write the
  * check failed to rule out. Runs whose params hold large integers are checked but not
- * executed: they are memory-safe by the same check, only slow (a huge pooling window).
+ * executed: they are memory-safe by the same check, only slow to fuzz (work grows with the
+ * product of input and output sizes).
  */
 #include <stddef.h>
 #include <stdint.h>
