@@ -62,6 +62,7 @@ static tml_status get_input(tml_graph *g, int node, int i, tml_tensor **out)
 static tml_status get_output(tml_graph *g, int node, tml_tensor **out)
 {
     tml_tensor *t = tml_node_output(g, &g->nodes[node], 0);
+    *out = NULL;
     if (!t)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "missing output 0");
     *out = t;
