@@ -50,6 +50,7 @@ static tml_status get_input(tml_graph *g, int node, int i, tml_tensor **out)
 {
     tml_node *n = &g->nodes[node];
     tml_tensor *t = tml_node_input(g, n, i);
+    *out = NULL; /* callers test the status; this keeps -O2's maybe-uninitialized quiet */
     if (!t)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "missing input %d", i);
     if (t->rank < 0 || t->rank > TML_MAX_RANK || t->dtype == TML_DT_UNDEF)
@@ -212,9 +213,9 @@ static tml_status bcast_out_shape(tml_graph *g, int node, int first, int last, i
     return TML_OK;
 }
 
-/* Element strides of input i for walking the output (orank, odims); 0 on broadcast dims. */
-static tml_status bcast_strides(tml_graph *g, int node, int i, int orank, const int64_t *odims,
-                                uint32_t *strides)
+/* Element strides of input i for walking an output of rank orank (the broadcast of all
+ * inputs); 0 on dims where input i is broadcast or absent. */
+static tml_status bcast_strides(tml_graph *g, int node, int i, int orank, uint32_t *strides)
 {
     int r, d;
     int64_t dims[TML_MAX_RANK];
@@ -337,7 +338,7 @@ static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
         if ((st = get_input(g, node, i, &t)) || (st = check_numel(g, node, t)) ||
             (st = check_not_quantized(g, node, t)))
             return st;
-        if ((st = bcast_strides(g, node, i, y->rank, y->dims, p->strides[i])))
+        if ((st = bcast_strides(g, node, i, y->rank, p->strides[i])))
             return st;
         step->in[i] = n->in[i];
         if (step->inplace_of < 0 && t->dtype == y->dtype &&
@@ -434,8 +435,8 @@ tml_status tml_lower_pow(tml_graph *g, int node, tml_step_desc *step)
     p->exp_dtype = (int32_t)b->dtype;
     p->rank = y->rank;
     dims_to_u32(y->rank, y->dims, p->dims);
-    if ((st = bcast_strides(g, node, 0, y->rank, y->dims, p->a_strides)) ||
-        (st = bcast_strides(g, node, 1, y->rank, y->dims, p->b_strides)))
+    if ((st = bcast_strides(g, node, 0, y->rank, p->a_strides)) ||
+        (st = bcast_strides(g, node, 1, y->rank, p->b_strides)))
         return st;
     step->in[0] = n->in[0];
     step->in[1] = n->in[1];
