@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "exec/cg_util.h"
 #include "tml/import.h"
 #include "tml/interp.h"
 #include "tml/passes.h"
@@ -299,6 +300,115 @@ static void test_pipeline_chain(void **state)
     got_am = tml_interp_output(it, 1, &bytes);
     assert_int_equal(bytes, sizeof(int64_t));
     assert_int_equal(got_am[0], want_mean[1] > want_mean[0] ? 1 : 0);
+    {
+        /* the generated C (host and Cortex-M4) computes the same bytes */
+        const void *ins[1] = {xv};
+        char dir[64];
+        assert_int_equal(cg_compile_and_compare(plan, ins, dir), 0);
+    }
+    tml_interp_free(it);
+    tml_plan_free(plan);
+    tml_graph_free(g);
+}
+
+/* Integer and mixed-type kernels through plan, interpreter and generated C: int8 Add with a
+ * constant, Abs, Clip (constant bounds), Pow int64 ^ int64, bool ReduceMax. */
+static void test_pipeline_int_kernels(void **state)
+{
+    static const int8_t c8[3] = {100, -7, 1};
+    static const int8_t lo = -20, hi = 50;
+    static const int64_t e2[1] = {3};
+    static const int8_t x8[6] = {100, 3, -128, -1, 0, 127};
+    static const int64_t x64[2] = {-3, 1000};
+    static const uint8_t xb[6] = {0, 0, 1, 0, 0, 0};
+    tml_graph *g = tml_graph_new();
+    int x, c, a, ab, cl, t_lo, t_hi, l, le, p, b, r, in3[3];
+    tml_attr *at;
+    tml_plan *plan;
+    tml_interp *it;
+    char why[600] = "";
+    size_t bytes;
+    const int8_t *y8;
+    const int64_t *y64;
+    const uint8_t *yb;
+    (void)state;
+    g->opset = 13;
+    x = tml_graph_add_tensor(g, "x8");
+    tml_tensor_set_shape(&g->tensors[x], TML_DT_S8, 2, (int64_t[]){2, 3});
+    tml_graph_add_input(g, x);
+    l = tml_graph_add_tensor(g, "x64");
+    tml_tensor_set_shape(&g->tensors[l], TML_DT_S64, 1, (int64_t[]){2});
+    tml_graph_add_input(g, l);
+    b = tml_graph_add_tensor(g, "xb");
+    tml_tensor_set_shape(&g->tensors[b], TML_DT_BOOL, 2, (int64_t[]){2, 3});
+    tml_graph_add_input(g, b);
+    c = tml_graph_add_tensor(g, "c8");
+    tml_tensor_set_shape(&g->tensors[c], TML_DT_S8, 1, (int64_t[]){3});
+    g->tensors[c].data = tml_graph_memdup(g, c8, sizeof c8);
+    t_lo = tml_graph_add_tensor(g, "lo");
+    tml_tensor_set_shape(&g->tensors[t_lo], TML_DT_S8, 0, NULL);
+    g->tensors[t_lo].data = tml_graph_memdup(g, &lo, 1);
+    t_hi = tml_graph_add_tensor(g, "hi");
+    tml_tensor_set_shape(&g->tensors[t_hi], TML_DT_S8, 0, NULL);
+    g->tensors[t_hi].data = tml_graph_memdup(g, &hi, 1);
+    le = tml_graph_add_tensor(g, "e");
+    tml_tensor_set_shape(&g->tensors[le], TML_DT_S64, 1, (int64_t[]){1});
+    g->tensors[le].data = tml_graph_memdup(g, e2, sizeof e2);
+    a = tml_graph_add_tensor(g, "a");
+    ab = tml_graph_add_tensor(g, "ab");
+    cl = tml_graph_add_tensor(g, "cl");
+    p = tml_graph_add_tensor(g, "p");
+    r = tml_graph_add_tensor(g, "r");
+    in3[0] = x;
+    in3[1] = c;
+    assert_true(tml_graph_add_node(g, TML_OP_ADD, "add8", 2, in3, 1, &a) >= 0);
+    assert_true(tml_graph_add_node(g, TML_OP_ABS, "abs8", 1, &a, 1, &ab) >= 0);
+    in3[0] = ab;
+    in3[1] = t_lo;
+    in3[2] = t_hi;
+    assert_true(tml_graph_add_node(g, TML_OP_CLIP, "clip8", 3, in3, 1, &cl) >= 0);
+    in3[0] = l;
+    in3[1] = le;
+    assert_true(tml_graph_add_node(g, TML_OP_POW, "pow64", 2, in3, 1, &p) >= 0);
+    in3[0] = b;
+    {
+        int n = tml_graph_add_node(g, TML_OP_REDUCE_MAX, "any", 1, in3, 1, &r);
+        assert_true(n >= 0);
+        at = tml_node_add_attr(g, n, "axes", TML_ATTR_INTS);
+        at->n = 1;
+        at->ints = tml_graph_memdup(g, (int64_t[]){1}, sizeof(int64_t));
+    }
+    tml_graph_add_output(g, cl);
+    tml_graph_add_output(g, p);
+    tml_graph_add_output(g, r);
+
+    assert_int_equal(compile(g, &plan, &it, why, sizeof why), CASE_PASS);
+    memcpy(tml_interp_input(it, 0, &bytes), x8, sizeof x8);
+    memcpy(tml_interp_input(it, 1, &bytes), x64, sizeof x64);
+    memcpy(tml_interp_input(it, 2, &bytes), xb, sizeof xb);
+    assert_int_equal(tml_interp_run(it), TML_OK);
+    y8 = tml_interp_output(it, 0, &bytes);
+    assert_int_equal(bytes, 6);
+    /* x + c wraps: 100+100=-56 -> abs 56 -> clip 50; 3-7=-4 -> 4; -128+1=-127 -> 127 -> 50;
+     * -1+100=99 -> 50; 0-7 -> 7 */
+    assert_int_equal(y8[0], 50);
+    assert_int_equal(y8[1], 4);
+    assert_int_equal(y8[2], 50);
+    assert_int_equal(y8[3], 50); /* -1+100 = 99 */
+    assert_int_equal(y8[4], 7);
+    assert_int_equal(y8[5], -20); /* 127+1 wraps to -128, whose abs wraps to -128 */
+    y64 = tml_interp_output(it, 1, &bytes);
+    assert_int_equal(bytes, 16);
+    assert_true(y64[0] == -27 && y64[1] == 1000000000);
+    yb = tml_interp_output(it, 2, &bytes);
+    assert_int_equal(bytes, 2);
+    assert_int_equal(yb[0], 1);
+    assert_int_equal(yb[1], 0);
+    {
+        const void *ins[3] = {x8, x64, xb};
+        char dir[64];
+        assert_int_equal(cg_compile_and_compare(plan, ins, dir), 0);
+    }
     tml_interp_free(it);
     tml_plan_free(plan);
     tml_graph_free(g);
@@ -309,6 +419,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_corpus),
         cmocka_unit_test(test_pipeline_chain),
+        cmocka_unit_test(test_pipeline_int_kernels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
