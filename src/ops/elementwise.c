@@ -681,7 +681,8 @@ tml_status tml_lower_clip(tml_graph *g, int node, tml_step_desc *step)
 {
     tml_node *n = &g->nodes[node];
     tml_tensor *x;
-    float lo = -FLT_MAX, hi = FLT_MAX;
+    int has_lo = 0, has_hi = 0;
+    double flo = -FLT_MAX, fhi = FLT_MAX;
     int64_t ilo = INT32_MIN, ihi = INT32_MAX;
     tml_status st = get_input(g, node, 0, &x);
     if (st)
@@ -691,27 +692,19 @@ tml_status tml_lower_clip(tml_graph *g, int node, tml_step_desc *step)
         ihi = INT8_MAX;
     }
     if (g->opset >= 11 || g->opset == 0) {
-        int has_lo, has_hi;
-        double flo = 0, fhi = 0;
-        int64_t vlo = 0, vhi = 0;
-        if ((st = clip_bound(g, node, 1, &has_lo, &flo, &vlo)) ||
-            (st = clip_bound(g, node, 2, &has_hi, &fhi, &vhi)))
+        if ((st = clip_bound(g, node, 1, &has_lo, &flo, &ilo)) ||
+            (st = clip_bound(g, node, 2, &has_hi, &fhi, &ihi)))
             return st;
         if (has_lo == 2 || has_hi == 2)
             return lower_clip_runtime(g, node, step, has_lo != 0, has_hi != 0);
-        if (has_lo) {
-            lo = (float)flo;
-            ilo = vlo;
-        }
-        if (has_hi) {
-            hi = (float)fhi;
-            ihi = vhi;
-        }
-    } else {
-        lo = tml_node_attr_float(n, "min", -FLT_MAX);
-        hi = tml_node_attr_float(n, "max", FLT_MAX);
     }
-    return lower_unary(g, node, step, TML_UNARY_CLIP, lo, hi, (int32_t)ilo, (int32_t)ihi);
+    /* attributes (opset < 11, or an importer of another format) where no input gave a bound */
+    if (!has_lo && tml_node_attr(n, "min"))
+        flo = tml_node_attr_float(n, "min", -FLT_MAX);
+    if (!has_hi && tml_node_attr(n, "max"))
+        fhi = tml_node_attr_float(n, "max", FLT_MAX);
+    return lower_unary(g, node, step, TML_UNARY_CLIP, (float)flo, (float)fhi, (int32_t)ilo,
+                       (int32_t)ihi);
 }
 
 /* ---- ReduceMean, ReduceMax ---- */

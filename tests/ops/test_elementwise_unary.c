@@ -127,29 +127,33 @@ static void test_sqrt_and_extremes(void **state)
     tml_graph_free(g);
 }
 
-static void test_clip_attributes_opset6(void **state)
+/* Attribute bounds: ONNX before opset 11, and graphs from other importers (opset 0). */
+static void test_clip_attributes(void **state)
 {
-    tml_graph *g = tml_graph_new();
-    int x, y, n;
-    tml_attr *a;
-    const float *o;
+    int opset;
     (void)state;
-    g->opset = 6;
-    x = tev_const(g, "x", TML_DT_F32, 1, (int64_t[]){5}, X);
-    y = tml_graph_add_tensor(g, "y");
-    n = tml_graph_add_node(g, TML_OP_CLIP, "clip6", 1, &x, 1, &y);
-    a = tml_node_add_attr(g, n, "min", TML_ATTR_FLOAT);
-    a->f = -1;
-    a = tml_node_add_attr(g, n, "max", TML_ATTR_FLOAT);
-    a->f = 0.25f;
-    assert_int_equal(tev_eval(g, n), TML_OK);
-    o = g->tensors[y].data;
-    assert_float_equal(o[0], -1, 0);
-    assert_float_equal(o[1], -0.5f, 0);
-    assert_float_equal(o[2], 0, 0);
-    assert_float_equal(o[3], 0.25f, 0);
-    assert_float_equal(o[4], 0.25f, 0);
-    tml_graph_free(g);
+    for (opset = 0; opset <= 6; opset += 6) {
+        tml_graph *g = tml_graph_new();
+        int x, y, n;
+        tml_attr *a;
+        const float *o;
+        g->opset = opset;
+        x = tev_const(g, "x", TML_DT_F32, 1, (int64_t[]){5}, X);
+        y = tml_graph_add_tensor(g, "y");
+        n = tml_graph_add_node(g, TML_OP_CLIP, "clip6", 1, &x, 1, &y);
+        a = tml_node_add_attr(g, n, "min", TML_ATTR_FLOAT);
+        a->f = -1;
+        a = tml_node_add_attr(g, n, "max", TML_ATTR_FLOAT);
+        a->f = 0.25f;
+        assert_int_equal(tev_eval(g, n), TML_OK);
+        o = g->tensors[y].data;
+        assert_float_equal(o[0], -1, 0);
+        assert_float_equal(o[1], -0.5f, 0);
+        assert_float_equal(o[2], 0, 0);
+        assert_float_equal(o[3], 0.25f, 0);
+        assert_float_equal(o[4], 0.25f, 0);
+        tml_graph_free(g);
+    }
 }
 
 static void test_clip_inputs_opset13(void **state)
@@ -364,7 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_sqrt_and_extremes),
-        cmocka_unit_test(test_clip_attributes_opset6),
+        cmocka_unit_test(test_clip_attributes),
         cmocka_unit_test(test_clip_inputs_opset13),
         cmocka_unit_test(test_clip_int8_and_errors),
         cmocka_unit_test(test_int_unary),
