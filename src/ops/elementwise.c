@@ -151,7 +151,7 @@ static tml_status bcast_shape(tml_graph *g, int node, int i, int *rank, int64_t 
         axis = 1;
     } else {
         axis = tml_node_attr_int(n, "axis", a->rank - t->rank);
-        if (axis < 0)
+        if (tml_node_attr(n, "axis") && axis < 0)
             axis += a->rank;
         if (axis < 0 || axis + t->rank > a->rank)
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
