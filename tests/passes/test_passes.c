@@ -670,6 +670,24 @@ static void test_bn_fold_conv_transpose(void **state)
     check_conv_bn(true, 2);
 }
 
+/* BN that already carries a fused activation (pipeline run twice): the act moves to the conv. */
+static void test_bn_fold_keeps_bn_activation(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    bn_net n = make_conv_bn(g, false, 1, false, NULL);
+    int64_t cd[4] = {1, 6, 5, 5};
+    (void)state;
+    tml_tensor_set_shape(&g->tensors[n.c], TML_DT_F32, 4, cd);
+    tml_tensor_set_shape(&g->tensors[n.y], TML_DT_F32, 4, cd);
+    g->nodes[n.bn].act = TML_ACT_LEAKY;
+    g->nodes[n.bn].act_a = 0.1f;
+    assert_int_equal(tml_pass_fold_batchnorm(g), TML_OK);
+    assert_true(g->nodes[n.bn].dead);
+    assert_int_equal(g->nodes[n.conv].act, TML_ACT_LEAKY);
+    assert_float_equal(g->nodes[n.conv].act_a, 0.1f, 0.0f);
+    tml_graph_free(g);
+}
+
 static void test_bn_not_folded_when_conv_output_shared(void **state)
 {
     tml_graph *g = tml_graph_new();
@@ -995,6 +1013,9 @@ static void test_pipeline_small_cnn(void **state)
     }
     assert_int_equal(g->tensors[n.y].dims[0], 1);
     assert_int_equal(g->tensors[n.y].dims[1], 5);
+    /* a second run finds nothing more to do and breaks nothing */
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(tml_graph_live_nodes(g), 4);
     feed(g, n.x, xv);
     assert_int_equal(eval_live(g), TML_OK);
     assert_close(g->tensors[n.y].data, gr->tensors[nr.y].data, 5, 1e-4f);
@@ -1025,6 +1046,7 @@ int main(void)
         cmocka_unit_test(test_fused_gap_hardswish),
         cmocka_unit_test(test_fused_maxpool_relu),
         cmocka_unit_test(test_bn_not_folded_when_conv_output_shared),
+        cmocka_unit_test(test_bn_fold_keeps_bn_activation),
         cmocka_unit_test(test_bn_fold_conv),
         cmocka_unit_test(test_bn_fold_conv_grouped),
         cmocka_unit_test(test_bn_fold_conv_transpose),
