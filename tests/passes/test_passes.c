@@ -562,6 +562,66 @@ static void test_fused_add_tanh(void **s) { (void)s; check_fused(P_ADD, TML_OP_T
 static void test_fused_gap_hardswish(void **s) { (void)s; check_fused(P_GAP, TML_OP_HARD_SWISH, "GlobalAveragePool+HardSwish"); }
 static void test_fused_maxpool_relu(void **s) { (void)s; check_fused(P_MAXPOOL, TML_OP_RELU, "MaxPool+Relu"); }
 
+/* ---- fuse_bias ---- */
+
+/* x (2,4) -> MatMul(B (4,3)) -> m -> Add(bias) -> a -> Relu -> y; bias of shape bdims. */
+static int make_dense(tml_graph *g, const float *xv, int brank, const int64_t *bdims,
+                      bool bias_left, int *x, int *mm, int *add)
+{
+    int64_t xd[2] = {2, 4}, wd[2] = {4, 3};
+    float w[12], bv[6];
+    int in[2], m = t_new(g, "m", TML_DT_UNDEF, -1, NULL), a = t_new(g, "a", TML_DT_UNDEF, -1, NULL);
+    int y = t_new(g, "y", TML_DT_UNDEF, -1, NULL), bias;
+    fill(w, 12, 51, -1.0f, 1.0f);
+    fill(bv, 6, 52, -1.0f, 1.0f);
+    *x = xv ? t_const_f32(g, "x", 2, xd, xv) : t_input(g, "x", 2, xd);
+    in[0] = *x, in[1] = t_const_f32(g, "w", 2, wd, w);
+    *mm = node(g, TML_OP_MATMUL, "dense", 2, in, m);
+    bias = t_const_f32(g, "bias", brank, bdims, bv);
+    in[bias_left ? 1 : 0] = m, in[bias_left ? 0 : 1] = bias;
+    *add = node(g, TML_OP_ADD, "dense_bias", 2, in, a);
+    node(g, TML_OP_RELU, "dense_relu", 1, &a, y);
+    assert_int_equal(tml_graph_add_output(g, y), TML_OK);
+    return y;
+}
+
+static void check_dense(int brank, const int64_t *bdims, bool bias_left, bool expect_fused)
+{
+    float xv[8];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    int x, mm, add, yr, y;
+    fill(xv, 8, 53, -2.0f, 2.0f);
+    yr = make_dense(gr, xv, brank, bdims, bias_left, &x, &mm, &add);
+    assert_int_equal(eval_live(gr), TML_OK);
+    y = make_dense(g, NULL, brank, bdims, bias_left, &x, &mm, &add);
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(g->nodes[add].dead, expect_fused);
+    if (expect_fused) {
+        assert_int_equal(g->nodes[mm].op, TML_OP_GEMM);
+        assert_int_equal(g->nodes[mm].n_in, 3);
+        assert_int_equal(g->nodes[mm].act, TML_ACT_RELU);
+        assert_int_equal(g->nodes[mm].out[0], y);
+        assert_int_equal(tml_graph_live_nodes(g), 1);
+    } else {
+        assert_int_equal(g->nodes[mm].op, TML_OP_MATMUL);
+    }
+    feed(g, x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_int_equal(tml_tensor_numel(&g->tensors[y]), tml_tensor_numel(&gr->tensors[yr]));
+    assert_close(g->tensors[y].data, gr->tensors[yr].data, tml_tensor_numel(&g->tensors[y]), 1e-5f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+static void test_fuse_bias_matmul_add(void **state)
+{
+    int64_t n[1] = {3}, one_n[2] = {1, 3}, rows[2] = {2, 3};
+    (void)state;
+    check_dense(1, n, false, true);     /* Add(m, bias[3]) */
+    check_dense(2, one_n, true, true);  /* Add(bias[1,3], m) */
+    check_dense(2, rows, false, false); /* bias varies by row: not a Gemm bias */
+}
+
 /* ---- fold_batchnorm ---- */
 
 /* x (1,C,5,5) -> Conv[/ConvTranspose](W, b) -> c -> BN -> y -> Relu -> r (output).
@@ -896,7 +956,8 @@ static void test_pipeline_conv_bn_relu(void **state)
     z = t_new(g, "z", TML_DT_UNDEF, -1, NULL);
     dead_branch = node(g, TML_OP_SIGMOID, "unused", 1, &n.x, z);
     tml_pass_options_default(&o);
-    assert_true(o.fold_constants && o.fold_batchnorm && o.fuse_activations && o.remove_dead);
+    assert_true(o.fold_constants && o.fold_batchnorm && o.fuse_activations && o.remove_dead &&
+                o.fuse_bias);
     st = tml_passes_run(g, &o);
     if (st)
         print_message("error: %s\n", tml_graph_error(g));
@@ -989,8 +1050,8 @@ static void test_pipeline_small_cnn(void **state)
         print_message("error: %s\n", tml_graph_error(g));
     assert_int_equal(st, TML_OK);
     assert_true(has_note(g, "input 'x': dynamic batch dimension fixed to 1"));
-    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, batch-norms folded 1, "
-                            "activations fused 2, dead removed 1)"));
+    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, biases fused 0, "
+                            "batch-norms folded 1, activations fused 2, dead removed 1)"));
     assert_true(g->nodes[n.n_sig].dead);
     for (i = 0; i < g->n_nodes; i++)
         if (!g->nodes[i].dead)
@@ -1045,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_fused_add_tanh),
         cmocka_unit_test(test_fused_gap_hardswish),
         cmocka_unit_test(test_fused_maxpool_relu),
+        cmocka_unit_test(test_fuse_bias_matmul_add),
         cmocka_unit_test(test_bn_not_folded_when_conv_output_shared),
         cmocka_unit_test(test_bn_fold_keeps_bn_activation),
         cmocka_unit_test(test_bn_fold_conv),
