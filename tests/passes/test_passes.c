@@ -285,6 +285,35 @@ static void test_fold_failure_is_note(void **state)
     tml_graph_free(g);
 }
 
+/* Dropout (inference) of a constant with its mask requested: folded outputs are the data and
+ * an all-true mask, never zero-filled buffers the lowering did not write. */
+static void test_fold_dropout_mask(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int64_t d[1] = {3};
+    float v[3] = {1, 2, 3};
+    int x = t_const_f32(g, "x", 1, d, v);
+    int outs[2] = {t_new(g, "y", TML_DT_UNDEF, -1, NULL), t_new(g, "mask", TML_DT_UNDEF, -1, NULL)};
+    int n = tml_graph_add_node(g, TML_OP_DROPOUT, "drop", 1, &x, 2, outs);
+    const uint8_t *m;
+    (void)state;
+    assert_true(n >= 0);
+    assert_int_equal(tml_graph_add_output(g, outs[0]), TML_OK);
+    assert_int_equal(tml_graph_add_output(g, outs[1]), TML_OK);
+    assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
+    if (g->nodes[n].dead) {
+        assert_memory_equal(g->tensors[outs[0]].data, v, sizeof v);
+        m = g->tensors[outs[1]].data;
+        assert_non_null(m);
+        assert_int_equal(m[0], 1);
+        assert_int_equal(m[2], 1);
+    } else {
+        assert_null(g->tensors[outs[1]].data);
+        assert_true(has_note(g, "drop"));
+    }
+    tml_graph_free(g);
+}
+
 /* ---- remove_dead ---- */
 
 static void test_remove_dead(void **state)
@@ -1094,6 +1123,7 @@ int main(void)
         cmocka_unit_test(test_fold_constant_attr),
         cmocka_unit_test(test_fold_not_foldable_cases),
         cmocka_unit_test(test_fold_failure_is_note),
+        cmocka_unit_test(test_fold_dropout_mask),
         cmocka_unit_test(test_remove_dead),
         cmocka_unit_test(test_fuse_relu_rewires),
         cmocka_unit_test(test_fuse_leaky_default_alpha),
