@@ -651,6 +651,64 @@ static void test_fuse_bias_matmul_add(void **state)
     check_dense(2, rows, false, false); /* bias varies by row: not a Gemm bias */
 }
 
+/* ---- fuse_pad ---- */
+
+/* x (1,2,5,5) -> Pad(pads) -> p -> Conv(W (3,2,3,3), conv pads) -> y */
+static int make_pad_conv(tml_graph *g, const float *xv, const int64_t *pads8, const char *mode,
+                         const int64_t *conv_pads, int *x, int *pad, int *conv)
+{
+    int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3}, eight[1] = {8};
+    float w[54];
+    int in[2], p = t_new(g, "p", TML_DT_UNDEF, -1, NULL), y = t_new(g, "y", TML_DT_UNDEF, -1, NULL);
+    fill(w, 54, 61, -1.0f, 1.0f);
+    g->opset = 13;
+    *x = xv ? t_const_f32(g, "x", 4, xd, xv) : t_input(g, "x", 4, xd);
+    in[0] = *x, in[1] = t_const_s64(g, "pads", 1, eight, pads8);
+    *pad = node(g, TML_OP_PAD, "pad", 2, in, p);
+    if (mode) {
+        tml_attr *a = tml_node_add_attr(g, *pad, "mode", TML_ATTR_STRING);
+        a->s = tml_graph_strdup(g, mode);
+    }
+    in[0] = p, in[1] = t_const_f32(g, "w", 4, wd, w);
+    *conv = node(g, TML_OP_CONV, "conv", 2, in, y);
+    if (conv_pads)
+        attr_ints(g, *conv, "pads", 4, conv_pads);
+    assert_int_equal(tml_graph_add_output(g, y), TML_OK);
+    return y;
+}
+
+static void check_pad_conv(const int64_t *pads8, const char *mode, const int64_t *conv_pads,
+                           bool expect_fused)
+{
+    float xv[50];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    int x, pad, conv, yr, y;
+    fill(xv, 50, 62, -2.0f, 2.0f);
+    yr = make_pad_conv(gr, xv, pads8, mode, conv_pads, &x, &pad, &conv);
+    assert_int_equal(eval_live(gr), TML_OK);
+    y = make_pad_conv(g, NULL, pads8, mode, conv_pads, &x, &pad, &conv);
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(g->nodes[pad].dead, expect_fused);
+    if (expect_fused)
+        assert_int_equal(g->nodes[conv].in[0], x);
+    feed(g, x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_int_equal(tml_tensor_numel(&g->tensors[y]), tml_tensor_numel(&gr->tensors[yr]));
+    assert_close(g->tensors[y].data, gr->tensors[yr].data, tml_tensor_numel(&g->tensors[y]), 1e-5f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+static void test_fuse_pad_into_conv(void **state)
+{
+    /* ONNX order: x1_begin..x4_begin, x1_end..x4_end over (N, C, H, W) */
+    int64_t hw[8] = {0, 0, 1, 2, 0, 0, 2, 0}, conv_p[4] = {1, 0, 0, 1};
+    (void)state;
+    check_pad_conv(hw, NULL, NULL, true);      /* asymmetric spatial zero pad */
+    check_pad_conv(hw, NULL, conv_p, true);    /* added to the conv's own pads */
+    check_pad_conv(hw, "reflect", NULL, false); /* not zeros */
+}
+
 /* ---- fold_batchnorm ---- */
 
 /* x (1,C,5,5) -> Conv[/ConvTranspose](W, b) -> c -> BN -> y -> Relu -> r (output).
@@ -986,7 +1044,7 @@ static void test_pipeline_conv_bn_relu(void **state)
     dead_branch = node(g, TML_OP_SIGMOID, "unused", 1, &n.x, z);
     tml_pass_options_default(&o);
     assert_true(o.fold_constants && o.fold_batchnorm && o.fuse_activations && o.remove_dead &&
-                o.fuse_bias);
+                o.fuse_bias && o.fuse_pad);
     st = tml_passes_run(g, &o);
     if (st)
         print_message("error: %s\n", tml_graph_error(g));
@@ -1079,7 +1137,7 @@ static void test_pipeline_small_cnn(void **state)
         print_message("error: %s\n", tml_graph_error(g));
     assert_int_equal(st, TML_OK);
     assert_true(has_note(g, "input 'x': dynamic batch dimension fixed to 1"));
-    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, biases fused 0, "
+    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, biases/pads fused 0, "
                             "batch-norms folded 1, activations fused 2, dead removed 1)"));
     assert_true(g->nodes[n.n_sig].dead);
     for (i = 0; i < g->n_nodes; i++)
@@ -1137,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_fused_gap_hardswish),
         cmocka_unit_test(test_fused_maxpool_relu),
         cmocka_unit_test(test_fuse_bias_matmul_add),
+        cmocka_unit_test(test_fuse_pad_into_conv),
         cmocka_unit_test(test_bn_not_folded_when_conv_output_shared),
         cmocka_unit_test(test_bn_fold_keeps_bn_activation),
         cmocka_unit_test(test_bn_fold_conv),
