@@ -294,7 +294,7 @@ tml_status tml_shape_squeeze(tml_graph *g, int node)
         st = squeeze_axes(g, node, axes, &n);
     if (st)
         return st;
-    if (n < 0) {
+    if (n <= 0) { /* no axes (or an empty list): every size-1 axis */
         for (i = 0; i < x->rank; i++)
             drop[i] = x->dims[i] == 1;
     } else {
@@ -388,9 +388,22 @@ tml_status tml_shape_dropout(tml_graph *g, int node)
         if (!tm->data || tml_tensor_numel(tm) != 1 || tml_dtype_size(tm->dtype) != 1)
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                    "input 'training_mode' must be a constant bool");
-        if (*(const uint8_t *)tm->data)
-            return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
-                                   "training_mode=true is not supported (inference only)");
+        if (*(const uint8_t *)tm->data) {
+            /* training with ratio 0 keeps everything: still the identity */
+            tml_tensor *r = tml_node_input(g, n, 1);
+            float ratio = 0.5f;
+            if (r && r->data && r->dtype == TML_DT_F32 && tml_tensor_numel(r) == 1)
+                memcpy(&ratio, r->data, 4);
+            else if (r && r->data && r->dtype == TML_DT_F64 && tml_tensor_numel(r) == 1) {
+                double d;
+                memcpy(&d, r->data, 8);
+                ratio = (float)d;
+            }
+            if (ratio != 0.0f)
+                return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                       "training_mode=true with ratio %g is not supported "
+                                       "(inference only)", (double)ratio);
+        }
     }
     set_out(g, node, 0, x->dtype, x->rank, x->dims);
     /* mask: bool from opset 10, the input's type before */
