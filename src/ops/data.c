@@ -107,6 +107,7 @@ static tml_status attr_ints(tml_graph *g, int node, const char *name, int64_t *v
 static tml_status norm_axis(tml_graph *g, int node, const char *what, int64_t axis, int rank,
                             int *out)
 {
+    *out = 0;
     if (axis < -(int64_t)rank || axis >= rank)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "%s %lld out of range [%d, %d)", what,
                                (long long)axis, -rank, rank);
