@@ -558,6 +558,9 @@ tml_status tml_shape_concat(tml_graph *g, int node)
                                        (long long)x->dims[a], (long long)x0->dims[a]);
         }
         dims[axis] += x->dims[axis];
+        if (dims[axis] > 0x7fffffff)
+            return tml_node_errorf(g, node, TML_ERR_SHAPE, "concatenated axis %d is too large",
+                                   axis);
     }
     set_out(g, node, 0, x0->dtype, x0->rank, dims);
     return TML_OK;
@@ -1463,6 +1466,9 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "attribute 'blocksize' %lld is invalid",
                                (long long)b);
     N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    if (d2s && (H * b > 0x7fffffff || W * b > 0x7fffffff))
+        return tml_node_errorf(g, node, TML_ERR_SHAPE, "output of %lld x %lld by blocksize "
+                               "%lld is too large", (long long)H, (long long)W, (long long)b);
     if (d2s) {
         const char *mode = tml_node_attr_str(n, "mode", "DCR");
         int crd = strcmp(mode, "CRD") == 0;
