@@ -15,7 +15,8 @@
 #include "tml/ir.h"
 
 /* Imports an ONNX ModelProto from memory into g (which must be empty). `source` names the
- * file in messages. Opsets 7 and later of the default domain. */
+ * file in messages. Any opset of the default domain is accepted (g->opset records it; the
+ * corpus has opset 6 models); ops of other domains are reported as unsupported. */
 tml_status tml_import_onnx(tml_graph *g, const uint8_t *data, size_t size, const char *source);
 
 /* Imports a TensorFlow Lite flatbuffer from memory into g (which must be empty). Until the
