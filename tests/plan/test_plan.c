@@ -467,6 +467,20 @@ static void test_errors(void **state)
     assert_int_equal(tml_plan_build_lowered(g, NULL, test_lower, NULL, &p), TML_ERR_ARG);
     assert_non_null(strstr(tml_graph_error(g), "'z'"));
     tml_graph_free(g);
+
+    /* a node reading a tensor computed only later (graph not in topological order) */
+    g = tml_graph_new();
+    x = add_vec(g, "x", 8);
+    y = add_vec(g, "y", 8);
+    z = add_vec(g, "z", 8);
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_NEG, "late", z, y);
+    node1(g, TML_OP_NEG, "early", x, z);
+    tml_graph_add_output(g, y);
+    assert_int_equal(tml_plan_build_lowered(g, NULL, test_lower, NULL, &p), TML_ERR_ARG);
+    assert_non_null(strstr(tml_graph_error(g), "node 'late'"));
+    assert_non_null(strstr(tml_graph_error(g), "'z' is not computed"));
+    tml_graph_free(g);
 }
 
 static void test_checker_detects_broken_plan(void **state)
