@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "plan/plan_internal.h"
+#include "plan_run.h"
 #include "tml/arena.h"
 
 /* ---- graph helpers ---- */
@@ -103,40 +104,9 @@ static tml_plan *build(tml_graph *g, const tml_plan_options *o)
     return p;
 }
 
-/* Runs the plan on an arena full of garbage; in[k] feeds input k, out[k] receives output k. */
 static void run(const tml_plan *p, const float *const *in, float **out)
 {
-    uint8_t *arena = malloc(p->arena_size + 16);
-    int s, k, j;
-    memset(arena, 0xCD, p->arena_size + 16);
-    for (k = 0; k < p->n_inputs; k++) {
-        const tml_plan_tensor *t = &p->tensors[p->inputs[k]];
-        memcpy(arena + t->offset, in[k], t->bytes);
-    }
-    for (s = 0; s < p->n_steps; s++) {
-        const tml_plan_step *ps = &p->steps[s];
-        const void *ins[TML_PLAN_MAX_IO];
-        void *outs[TML_PLAN_MAX_IO];
-        const tml_kernel_info *ki = tml_kernel_get_info(ps->kernel);
-        assert_non_null(ki);
-        assert_non_null(ki->fn);
-        for (j = 0; j < ps->n_in; j++) {
-            const tml_plan_tensor *t = ps->in[j] >= 0 ? &p->tensors[ps->in[j]] : NULL;
-            ins[j] = !t ? NULL
-                        : t->storage == TML_STORE_CONST ? (const void *)(p->weights + t->offset)
-                                                        : (const void *)(arena + t->offset);
-        }
-        for (j = 0; j < ps->n_out; j++)
-            outs[j] = ps->out[j] >= 0 ? arena + p->tensors[ps->out[j]].offset : NULL;
-        ki->fn(ps->params, ins, outs, ps->scratch_bytes ? arena + ps->scratch_offset : NULL);
-        if (ps->scratch_bytes) /* a kernel may scribble over its scratch */
-            memset(arena + ps->scratch_offset, 0xEE, ps->scratch_bytes);
-    }
-    for (k = 0; k < p->n_outputs; k++) {
-        const tml_plan_tensor *t = &p->tensors[p->outputs[k]];
-        memcpy(out[k], arena + t->offset, t->bytes);
-    }
-    free(arena);
+    assert_int_equal(tpr_run(p, (const void *const *)in, (void *const *)out), 0);
 }
 
 static int count_kernel(const tml_plan *p, tml_kernel_id k)
