@@ -356,6 +356,9 @@ static tml_status lower_kernel(builder *b, int node, const tml_step_desc *d)
     }
     for (i = 0; i < d->n_out; i++) {
         int pt, gt = d->out[i];
+        if (gt < 0) /* the executor refuses them: a kernel must have a buffer to write */
+            return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                   "lowering left output %d of %d absent", i, d->n_out);
         if (gt >= 0 && gt < g->n_tensors && b->g2p[gt] >= 0)
             return tml_node_errorf(g, node, TML_ERR_ARG, "output '%s' is written twice",
                                    g->tensors[gt].name);

@@ -143,11 +143,11 @@ tml_status tml_plan_check(const tml_plan *p, char *err, size_t errsz)
         }
         for (j = 0; j < ps->n_out; j++) {
             int t = ps->out[j];
-            if (t < -1 || t >= n)
+            if (t >= n)
                 FAIL("step %d (%s): output %d out of range", s, ki->name, j);
-            ob[j] = t >= 0 ? p->tensors[t].bytes : 0;
             if (t < 0)
-                continue;
+                FAIL("step %d (%s): output %d is absent", s, ki->name, j);
+            ob[j] = p->tensors[t].bytes;
             if (p->tensors[t].storage != TML_STORE_ARENA)
                 FAIL("step %d (%s) writes constant '%s'", s, ki->name, tname(p, t));
             if (writer[t] >= 0)

@@ -253,7 +253,7 @@ static void test_random_real_graphs(void **state)
     (void)state;
     for (it = 0; it < 80; it++) {
         tml_graph *g = random_graph(2 + (int)(rnd() % 24), 1 + (int)(rnd() % 2));
-        tml_plan_options o[9];
+        tml_plan_options o[16];
         float x[2][24];
         const void *in[2] = {x[0], x[1]};
         int s, i, n_o = 0;
