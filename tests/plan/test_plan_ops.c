@@ -29,6 +29,7 @@
 #include "plan_run.h"
 #include "support/node_eval.h"
 #include "tml/import.h"
+#include "tml/interp.h"
 #include "tml/passes.h"
 #include "tml/plan.h"
 #include "tml/tensor_io.h"
@@ -60,6 +61,29 @@ static int plan_matches_reference(tml_graph *g, const tml_plan_options *opts, in
             outs[v][k] = malloc(p[v]->tensors[p[v]->outputs[k]].bytes + 1);
         if (tpr_run(p[v], in, outs[v]))
             fail_msg("%s: a kernel of the plan is not in this build", what);
+        if (v == 0) { /* the executor (through a model package) accepts the plan and agrees */
+            tml_interp *it = NULL;
+            if (tml_interp_new(p[v], &it, err, sizeof err))
+                fail_msg("%s: the interpreter refuses the plan: %s", what, err);
+            for (k = 0; k < p[v]->n_inputs; k++) {
+                size_t nb = 0;
+                void *b = tml_interp_input(it, k, &nb);
+                assert_non_null(b);
+                assert_int_equal(nb, p[v]->tensors[p[v]->inputs[k]].bytes);
+                memcpy(b, in[k], nb);
+            }
+            if (tml_interp_run(it))
+                fail_msg("%s: the interpreter fails to run the plan", what);
+            for (k = 0; k < p[v]->n_outputs; k++) {
+                size_t nb = 0;
+                void *b = tml_interp_output(it, k, &nb);
+                assert_non_null(b);
+                assert_int_equal(nb, p[v]->tensors[p[v]->outputs[k]].bytes);
+                if (memcmp(b, outs[v][k], nb) != 0)
+                    fail_msg("%s: interpreter output %d differs from the plan run", what, k);
+            }
+            tml_interp_free(it);
+        }
     }
     /* the reference: every input a constant, every node evaluated on its own buffers */
     for (k = 0; k < g->n_inputs; k++) {
