@@ -270,6 +270,16 @@ static bool used_later(const tml_graph *g, int gt, int after)
     return false;
 }
 
+static tml_status check_view_bytes(builder *b, int node, int src, int dst)
+{
+    if (b->t[dst].bytes == b->t[src].bytes)
+        return TML_OK;
+    return tml_node_errorf(b->g, node, TML_ERR_SHAPE,
+                           "view output '%s' has %lu bytes but its input '%s' has %lu",
+                           b->t[dst].name, (unsigned long)b->t[dst].bytes, b->t[src].name,
+                           (unsigned long)b->t[src].bytes);
+}
+
 /* A view node: share, copy, or make a constant. */
 static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
 {
@@ -302,6 +312,8 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
             b->t[dst].output_index = index_in(g->outputs, g->n_outputs, gdst);
             b->g2p[gdst] = dst;
             b->defined[dst] = 1;
+            if ((st = check_view_bytes(b, node, src, dst)))
+                return st;
             return add_copy(b, src, dst, node);
         }
         if ((st = new_tensor(b, gdst, TML_STORE_CONST, &dst)))
@@ -315,16 +327,13 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
         if ((st = get_tensor(b, gdst, &dst)))
             return st;
         b->defined[dst] = 1;
+        if ((st = check_view_bytes(b, node, src, dst)))
+            return st;
         if (out && (group_has(b, root, true) || group_has(b, root, false)))
             return add_copy(b, src, dst, node);
         b->parent[dst] = root;
     }
-    if (b->t[dst].bytes != b->t[src].bytes)
-        return tml_node_errorf(g, node, TML_ERR_SHAPE,
-                               "view output '%s' has %lu bytes but its input '%s' has %lu",
-                               b->t[dst].name, (unsigned long)b->t[dst].bytes, b->t[src].name,
-                               (unsigned long)b->t[src].bytes);
-    return TML_OK;
+    return check_view_bytes(b, node, src, dst);
 }
 
 static tml_status lower_kernel(builder *b, int node, const tml_step_desc *d)

@@ -451,6 +451,21 @@ static void test_errors(void **state)
     assert_non_null(strstr(tml_graph_error(g), "node 'late'"));
     assert_non_null(strstr(tml_graph_error(g), "'z' is not computed"));
     tml_graph_free(g);
+
+    /* a view whose output does not have its input's byte size */
+    g = tml_graph_new();
+    x = add_vec(g, "x", 8);
+    y = add_vec(g, "y", 6);
+    z = add_vec(g, "z", 6);
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_NEG, "n", x, z);
+    node1(g, TML_OP_RESHAPE, "bad_view", x, y);
+    tml_graph_add_output(g, y);
+    tml_graph_add_output(g, z);
+    assert_int_equal(tml_plan_build_lowered(g, NULL, test_lower, NULL, &p), TML_ERR_SHAPE);
+    assert_non_null(strstr(tml_graph_error(g), "node 'bad_view'"));
+    assert_non_null(strstr(tml_graph_error(g), "24 bytes"));
+    tml_graph_free(g);
 }
 
 static void test_checker_detects_broken_plan(void **state)
