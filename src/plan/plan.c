@@ -216,8 +216,12 @@ static wstep *new_step(builder *b, tml_kernel_id k, int node)
 
 static tml_status add_copy(builder *b, int src, int dst, int node)
 {
-    tml_copy_params *cp = tml_arena_alloc(b->p->arena, sizeof(*cp));
-    wstep *w = new_step(b, TML_K_COPY, node);
+    tml_copy_params *cp;
+    wstep *w;
+    if (b->t[dst].bytes == 0)
+        return TML_OK; /* an empty tensor: nothing to copy (and no buffer to copy from) */
+    cp = tml_arena_alloc(b->p->arena, sizeof(*cp));
+    w = new_step(b, TML_K_COPY, node);
     if (!cp || !w)
         return TML_ERR_NOMEM;
     cp->bytes = b->t[dst].bytes;

@@ -333,6 +333,26 @@ static void test_constants(void **state)
     tml_graph_free(g);
 }
 
+/* An empty folded output needs no copy (there are no bytes to copy from or to). */
+static void test_empty_constant_output(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int x = add_vec(g, "x", 8), y = add_vec(g, "y", 8), e = add_vec(g, "e", 0);
+    tml_plan *p;
+    (void)state;
+    g->tensors[e].data = tml_graph_alloc(g, 1);
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_NEG, "n", x, y);
+    tml_graph_add_output(g, y);
+    tml_graph_add_output(g, e);
+    p = build(g, NULL);
+    assert_int_equal(p->n_steps, 1);
+    assert_int_equal(p->tensors[p->outputs[1]].bytes, 0);
+    assert_int_equal(p->tensors[p->outputs[1]].storage, TML_STORE_ARENA);
+    tml_plan_free(p);
+    tml_graph_free(g);
+}
+
 /* Scratch: its own buffer, live at its step only, never on top of a live tensor. */
 static void test_scratch(void **state)
 {
@@ -615,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_view_shares),
         cmocka_unit_test(test_view_copies),
         cmocka_unit_test(test_constants),
+        cmocka_unit_test(test_empty_constant_output),
         cmocka_unit_test(test_scratch),
         cmocka_unit_test(test_macs),
         cmocka_unit_test(test_errors),

@@ -88,7 +88,8 @@ static int plan_matches_reference(tml_graph *g, const tml_plan_options *opts, in
     /* the reference: every input a constant, every node evaluated on its own buffers */
     for (k = 0; k < g->n_inputs; k++) {
         tml_tensor *t = &g->tensors[g->inputs[k]];
-        t->data = tml_graph_memdup(g, in[k], (size_t)tml_tensor_nbytes(t) + 1);
+        size_t nb = (size_t)tml_tensor_nbytes(t);
+        t->data = nb ? tml_graph_memdup(g, in[k], nb) : tml_graph_alloc(g, 1);
     }
     for (i = 0; i < g->n_nodes; i++)
         if (!g->nodes[i].dead && g->nodes[i].out[0] >= 0 && !g->tensors[g->nodes[i].out[0]].data) {
