@@ -533,6 +533,74 @@ static void test_checker_detects_broken_plan(void **state)
     tml_graph_free(g);
 }
 
+/* tml_plan_check on corrupted plans: never crashes, and whatever it accepts runs within the
+ * arena and weights (run under ASan in the sanitizer build). */
+static void test_check_survives_mutations(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int64_t d24[2] = {2, 4};
+    int x = add_vec(g, "x", 8), a = add_vec(g, "a", 8), r = add_t(g, "r", 2, d24);
+    int c = add_const_vec(g, "c", 8, 1.0f), b = add_vec(g, "b", 8), y = add_t(g, "y", 2, d24);
+    int it, accepted = 0;
+    uint32_t h = 99;
+    tml_plan *orig;
+    char err[256];
+    (void)state;
+    (void)c;
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_RELU, "n1", x, a);
+    node1(g, TML_OP_RESHAPE, "rs", a, r);
+    node1(g, TML_OP_RELU, "n2", r, y);
+    node1(g, TML_OP_NEG, "n3", c, b);
+    tml_graph_add_output(g, y);
+    tml_graph_add_output(g, b);
+    orig = build(g, NULL);
+    for (it = 0; it < 3000; it++) {
+        tml_plan p = *orig;
+        tml_plan_tensor t[16];
+        tml_plan_step st[16];
+        int share[16], k, i;
+        memcpy(t, orig->tensors, sizeof(t[0]) * (size_t)orig->n_tensors);
+        memcpy(st, orig->steps, sizeof(st[0]) * (size_t)orig->n_steps);
+        memcpy(share, orig->share, sizeof(int) * (size_t)orig->n_tensors);
+        p.tensors = t;
+        p.steps = st;
+        p.share = share;
+        for (k = 0; k < 1 + it % 3; k++) {
+            h ^= h << 13;
+            h ^= h >> 17;
+            h ^= h << 5;
+            i = (int)((h >> 8) % 16u);
+            switch (h % 12) {
+            case 0: t[i % p.n_tensors].offset += (h >> 4) % 64; break;
+            case 1: t[i % p.n_tensors].bytes = (h >> 4) % 80; break;
+            case 2: share[i % p.n_tensors] = (int)((h >> 4) % 20) - 2; break;
+            case 3: st[i % p.n_steps].in[0] = (int)((h >> 4) % 20) - 2; break;
+            case 4: st[i % p.n_steps].out[0] = (int)((h >> 4) % 20) - 2; break;
+            case 5: st[i % p.n_steps].kernel = (tml_kernel_id)((h >> 4) % 200); break;
+            case 6: st[i % p.n_steps].n_in = (int)((h >> 4) % 20) - 2; break;
+            case 7: st[i % p.n_steps].scratch_bytes = (h >> 4) % 64; break;
+            case 8: t[i % p.n_tensors].storage = (tml_storage)((h >> 4) % 3); break;
+            case 9: p.arena_size = (h >> 4) % 128; break;
+            case 10: p.inputs[0] = (int)((h >> 4) % 20) - 2; break;
+            default: t[i % p.n_tensors].rank = (int)((h >> 4) % 12) - 2; break;
+            }
+        }
+        if (tml_plan_check(&p, err, sizeof err) == TML_OK) {
+            float in0[8], o1[8], o2[8], *outs[2] = {o1, o2};
+            const float *ins[1] = {in0};
+            memset(in0, 0, sizeof in0);
+            accepted++;
+            run(&p, ins, outs);
+        } else {
+            assert_true(err[0] != 0);
+        }
+    }
+    assert_true(accepted > 0 && accepted < 3000);
+    tml_plan_free(orig);
+    tml_graph_free(g);
+}
+
 static void test_print_map(void **state)
 {
     tml_graph *g = tml_graph_new();
@@ -640,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_macs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_checker_detects_broken_plan),
+        cmocka_unit_test(test_check_survives_mutations),
         cmocka_unit_test(test_print_map),
         cmocka_unit_test(test_random_graphs),
     };
