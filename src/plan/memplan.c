@@ -338,6 +338,10 @@ static uint64_t run_search(mp *m, uint64_t start_peak, uint64_t lb)
 
 /* ---- exact search ---- */
 
+/* Besides the node limit (memplan.h), a bound on candidate checks: a node with many buffers
+ * and candidates costs more, and the search must finish quickly whatever the instance. */
+#define EXACT_MAX_WORK 30000000ull
+
 typedef struct {
     int n;                                   /* buffers in the search (size > 0) */
     int idx[TML_MEM_EXACT_MAX_BUFS];         /* index in mp */
@@ -351,6 +355,7 @@ typedef struct {
     uint64_t lb;
     bool found;                              /* best_off holds a placement better than the seed */
     long nodes;
+    uint64_t work;                           /* candidate checks so far (the real cost) */
     bool aborted;
     /* children of each search level, kept here and not on the stack (service threads) */
     struct child {
@@ -378,7 +383,7 @@ static void bnb_dfs(bnb *s, uint32_t placed, int depth, uint64_t level, int last
         }
         return;
     }
-    if (++s->nodes > TML_MEM_EXACT_MAX_NODES) {
+    if (++s->nodes > TML_MEM_EXACT_MAX_NODES || s->work > EXACT_MAX_WORK) {
         s->aborted = true;
         return;
     }
@@ -414,6 +419,7 @@ static void bnb_dfs(bnb *s, uint32_t placed, int depth, uint64_t level, int last
         for (j = 0; j < s->n; j++)
             if ((placed & (1u << j)) && (s->conf[i] & (1u << j)))
                 cand[n_cand++] = s->off[j] + s->size[j];
+        s->work += (uint64_t)n_cand * (uint64_t)s->n;
         for (c = 0; c < n_cand; c++) {
             uint64_t o = cand[c];
             bool ok = o > level || (o == level && i > last);
