@@ -30,6 +30,20 @@ tml_status tml_pass_infer_shapes(tml_graph *g);
  * runtime kernels; its outputs become constants and the node dies. */
 tml_status tml_pass_fold_constants(tml_graph *g);
 
+/* Largest output (bytes) a node may have and still be folded into a constant: folding a
+ * broadcast or a Tile into megabytes of flash would cost more than computing it. */
+#define TML_FOLD_MAX_BYTES (16u * 1024u * 1024u)
+
+/* True if node can be evaluated now: it is live, every present input is constant (or it is a
+ * Shape whose input shape is fully known), and every present output has a known shape of at
+ * most TML_FOLD_MAX_BYTES. */
+bool tml_node_is_foldable(const tml_graph *g, int node);
+
+/* Evaluates one node (shapes already inferred) with its lowering and runtime kernel (Shape and
+ * Constant directly): its outputs get graph-owned data, producer -1, and the node dies. On
+ * failure the graph is unchanged apart from the error message (and arena space). */
+tml_status tml_fold_node(tml_graph *g, int node);
+
 /* Folds BatchNormalization (inference) into a preceding Conv/Gemm with constant weights when
  * the conv output has no other reader; otherwise leaves it. */
 tml_status tml_pass_fold_batchnorm(tml_graph *g);

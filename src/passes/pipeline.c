@@ -1,0 +1,52 @@
+/*
+ * pipeline.c - the standard pass order (tml_passes_run) and its options.
+ *
+ * Order and why:
+ *   1. infer shapes (folding constants as it goes: later shapes depend on folded values)
+ *   2. fold constants (whatever the walk in 1 could not yet fold; normally nothing)
+ *   3. fold batch-norm into convs (needs constant weights, so after 1-2)
+ *   4. fuse activations (after 3, so Conv -> BN -> Relu becomes one Conv with act = RELU)
+ *   5. remove dead nodes (last: 1-4 leave folded chains and orphaned branches behind)
+ * The graph is verified before the first pass and after each, and the first failure stops
+ * the pipeline with the graph's error message naming what went wrong. Folding inside shape
+ * inference is not optional (Reshape needs its shape as a constant), so fold_constants only
+ * switches step 2.
+ */
+#include "tml/passes.h"
+
+void tml_pass_options_default(tml_pass_options *o)
+{
+    o->fold_constants = true;
+    o->fold_batchnorm = true;
+    o->fuse_activations = true;
+    o->remove_dead = true;
+}
+
+tml_status tml_passes_run(tml_graph *g, const tml_pass_options *o)
+{
+    tml_pass_options def;
+    tml_status st;
+    if (!g)
+        return TML_ERR_ARG;
+    if (!o) {
+        tml_pass_options_default(&def);
+        o = &def;
+    }
+    if ((st = tml_graph_verify(g)) != TML_OK)
+        return st;
+    if ((st = tml_pass_infer_shapes(g)) != TML_OK || (st = tml_graph_verify(g)) != TML_OK)
+        return st;
+    if (o->fold_constants &&
+        ((st = tml_pass_fold_constants(g)) != TML_OK || (st = tml_graph_verify(g)) != TML_OK))
+        return st;
+    if (o->fold_batchnorm &&
+        ((st = tml_pass_fold_batchnorm(g)) != TML_OK || (st = tml_graph_verify(g)) != TML_OK))
+        return st;
+    if (o->fuse_activations &&
+        ((st = tml_pass_fuse_activations(g)) != TML_OK || (st = tml_graph_verify(g)) != TML_OK))
+        return st;
+    if (o->remove_dead &&
+        ((st = tml_pass_remove_dead(g)) != TML_OK || (st = tml_graph_verify(g)) != TML_OK))
+        return st;
+    return TML_OK;
+}
