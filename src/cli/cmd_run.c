@@ -53,7 +53,19 @@ static void print_summary(const tml_value *v, const char *name)
         }
     }
     printf("%s\n", n > shown ? " ..." : "");
-    if (v->dtype == TML_DT_F32 && n > 1) {
+    if (v->dtype == TML_DT_F32 && v->rank == 2 && v->dims[0] > 1) {
+        const float *f = v->data;
+        int64_t r, c, cols = v->dims[1];
+        printf("  predicted:     ");
+        for (r = 0; r < v->dims[0]; r++) {
+            int64_t best = 0;
+            for (c = 1; c < cols; c++)
+                if (f[r * cols + c] > f[r * cols + best])
+                    best = c;
+            printf(" %lld", (long long)best);
+        }
+        printf("\n");
+    } else if (v->dtype == TML_DT_F32 && n > 1) {
         const float *f = v->data;
         int64_t best = 0;
         for (i = 1; i < n; i++)
