@@ -18,6 +18,10 @@
  * file in messages. Opsets 7 and later of the default domain. */
 tml_status tml_import_onnx(tml_graph *g, const uint8_t *data, size_t size, const char *source);
 
+/* Imports a TensorFlow Lite flatbuffer from memory into g (which must be empty). Until the
+ * TFLite importer lands, src/import/tflite_stub.c answers TML_ERR_UNSUPPORTED. */
+tml_status tml_import_tflite(tml_graph *g, const uint8_t *data, size_t size, const char *source);
+
 /* Reads the file and calls the importer its contents call for (ONNX, or TFLite when that
  * importer exists: file identifier "TFL3" at offset 4). */
 tml_status tml_import_file(tml_graph *g, const char *path);
