@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "import/tflite.h"
+#include "tml/import.h"
 #include "tml/ir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

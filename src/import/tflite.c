@@ -21,7 +21,6 @@
 
 #include "import/flatbuf.h"
 #include "import/tflite_names.h"
-#include "import/tflite.h"
 #include "tml/import.h"
 
 /* BuiltinOperator codes used here (schema.fbs). */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "import/tflite.h"
+#include "tml/import.h"
 #include "tml/ir.h"
 
 static uint8_t *slurp(const char *path, size_t *n)
