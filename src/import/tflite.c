@@ -390,6 +390,9 @@ static tml_status read_tensor(tfl *c, uint32_t i)
                            sc.n, zp.n);
             qu->n = (int)sc.n;
             qu->axis = tml_fb_i32(&q, Q_DIM, 0);
+            /* converters leave the weights' channel axis on rank-1 biases; it can only be 0 */
+            if (sc.n > 1 && rank == 1 && dims[0] == (int64_t)sc.n)
+                qu->axis = 0;
             if (sc.n > 1 && (qu->axis < 0 || qu->axis >= rank || dims[qu->axis] != (int64_t)sc.n))
                 return err(c, TML_ERR_FORMAT, "tensor '%s': %u scales do not match dimension %d",
                            nbuf, sc.n, qu->axis);
@@ -810,24 +813,39 @@ tml_status tml_import_tflite(tml_graph *g, const uint8_t *data, size_t size, con
         if (c.codes[i] == OP_CUSTOM)
             c.codes[i] = -1;
     }
-    /* every unsupported op of the model, listed once with its node count */
-    for (i = 0; i < c.opcodes.n; i++) {
-        uint32_t k, uses = 0;
-        char nm[80];
-        if (c.codes[i] >= 0 && op_supported(c.codes[i]))
-            continue;
-        for (k = 0; k < c.operators.n; k++) {
-            tml_fb_table op;
-            if (tml_fb_vec_table(&c.operators, k, &op) && tml_fb_u32(&op, OPR_OPCODE, 0) == i)
-                uses++;
+    /* every unsupported op of the model, listed once with its node count (several opcode
+     * entries can share a name: one per op version) */
+    {
+        char names[32][80];
+        uint32_t uses[32];
+        int n_names = 0, j;
+        for (i = 0; i < c.opcodes.n; i++) {
+            uint32_t k, u = 0;
+            char nm[80];
+            if (c.codes[i] >= 0 && op_supported(c.codes[i]))
+                continue;
+            for (k = 0; k < c.operators.n; k++) {
+                tml_fb_table op;
+                if (tml_fb_vec_table(&c.operators, k, &op) && tml_fb_u32(&op, OPR_OPCODE, 0) == i)
+                    u++;
+            }
+            if (!u)
+                continue;
+            op_name(&c, i, nm, sizeof nm);
+            for (j = 0; j < n_names && strcmp(names[j], nm) != 0; j++)
+                ;
+            if (j == n_names) {
+                if (n_names == 32)
+                    continue;
+                memcpy(names[n_names], nm, sizeof nm);
+                uses[n_names++] = 0;
+            }
+            uses[j] += u;
         }
-        if (!uses)
-            continue;
-        op_name(&c, i, nm, sizeof nm);
-        if (ulen < sizeof unsupported)
+        for (j = 0; j < n_names && ulen < sizeof unsupported; j++)
             ulen += (size_t)snprintf(unsupported + ulen, sizeof unsupported - ulen, "%s%s (%u node%s)",
-                                     n_unsupported ? ", " : "", nm, uses, uses == 1 ? "" : "s");
-        n_unsupported++;
+                                     j ? ", " : "", names[j], uses[j], uses[j] == 1 ? "" : "s");
+        n_unsupported = n_names;
     }
     if (n_unsupported) {
         st = err(&c, TML_ERR_UNSUPPORTED, "unsupported ops: %s", unsupported);
