@@ -62,7 +62,7 @@ tml_status tml_mem_plan_with(tml_mem_buf *bufs, int n, uint32_t align, const cha
 
 /* Upper limits of the exact search: at most this many buffers of non-zero size, and this many
  * search nodes (it stops there and keeps the best placement found; optimal = false). */
-#define TML_MEM_EXACT_MAX_BUFS 14
+#define TML_MEM_EXACT_MAX_BUFS 24 /* bit masks of 32 bits */
 #define TML_MEM_EXACT_MAX_NODES 200000L
 
 #endif /* TML_MEMPLAN_H */

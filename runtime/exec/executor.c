@@ -249,8 +249,10 @@ static tml_status load_steps(tml_exec *ex)
             return fail(ex, TML_ERR_FORMAT, (int32_t)s, "step: table truncated");
         for (i = 0; i < n_in + n_out; i++) {
             uint32_t id = rd32(e + TML_PKG_S_IDS + 4 * i);
+            if (id == TML_PKG_NONE && i >= n_in)
+                return fail(ex, TML_ERR_FORMAT, (int32_t)s, "step: absent output tensor");
             if (id == TML_PKG_NONE)
-                continue;
+                continue; /* absent optional input: the kernel gets NULL and 0 bytes */
             if (id >= ex->n_tensors)
                 return fail(ex, TML_ERR_FORMAT, (int32_t)s, "step: tensor id out of range");
             if (i >= n_in &&

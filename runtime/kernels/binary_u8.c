@@ -4,8 +4,8 @@
  * toward zero and gives 0 for a zero divisor, Min/Max/Sum as in ONNX.
  *
  * The output is walked in row-major order with one element offset per input (stride 0 on
- * broadcast dimensions, see elementwise.h); each element is computed in 64 bits by
- * tml_binop_u64 and narrowed (wrap-around) after each op to uint8_t.
+ * broadcast dimensions, see elementwise.h); each element is computed in 32 bits by
+ * tml_binop_u32 and narrowed (wrap-around) after each op to uint8_t.
  */
 #include "tml/elementwise.h"
 
@@ -21,7 +21,7 @@ void tml_binary_u8(const void *params, const void *const *in, void *const *out, 
     for (i = 0; i < n; i++) {
         uint8_t acc = ((const uint8_t *)in[0])[off[0]];
         for (k = 1; k < p->n_in; k++)
-            acc = (uint8_t)tml_binop_u64(p->op, acc, ((const uint8_t *)in[k])[off[k]]);
+            acc = (uint8_t)tml_binop_u32(p->op, acc, ((const uint8_t *)in[k])[off[k]]);
         y[i] = acc;
         tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
     }

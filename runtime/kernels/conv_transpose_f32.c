@@ -93,9 +93,11 @@ tml_status tml_conv_transpose_f32_check(const void *params, uint32_t params_size
         p->c_in % p->group != 0 || p->c_out % p->group != 0)
         return TML_ERR_FORMAT;
     for (i = 0; i < 3; i++) {
-        /* the scatter reaches (in-1)*stride + (k-1)*dilation: the conv bound with in/out swapped */
-        if (!tml_nn_axis_ok(p->out[i], p->in[i], p->kernel[i], p->stride[i], p->pad[i],
-                            p->dilation[i]))
+        /* the scatter reaches (in-1)*stride + (k-1)*dilation: the conv bound with in/out
+         * swapped. pad may be negative (ONNX output_shape larger than the full output). */
+        if (p->pad[i] < -TML_NN_LIM ||
+            !tml_nn_axis_ok(p->out[i], p->in[i], p->kernel[i], p->stride[i],
+                            p->pad[i] < 0 ? 0 : p->pad[i], p->dilation[i]))
             return TML_ERR_FORMAT;
         in_plane = tml_nn_mul(in_plane, (uint64_t)p->in[i]);
         out_plane = tml_nn_mul(out_plane, (uint64_t)p->out[i]);

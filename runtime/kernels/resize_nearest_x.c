@@ -4,7 +4,7 @@
  *
  * For each axis the source index of output coordinate x is computed as ONNX's reference does:
  * x_ori from the coordinate transformation (half_pixel, half_pixel_symmetric,
- * pytorch_half_pixel, align_corners, asymmetric), then rounded by the nearest mode and clamped
+ * pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn), then rounded by the nearest mode and clamped
  * to [0, in_dim - 1]. The arithmetic is in double, deliberately: the reference computes in
  * float64 and the rounding modes make ties (x_ori = k + 0.5) matter, so float32 math would
  * pick the other neighbour on some outputs. Source indices are recomputed per element; a
@@ -31,6 +31,7 @@ static uint32_t resize_src(const tml_resize_params *p, uint32_t a, uint32_t x)
         xo = out_w == 1.0 ? 0.0 : x * (in_len - 1.0) / (out_w - 1.0);
         break;
     case TML_RESIZE_ASYMMETRIC: xo = x / s; break;
+    case TML_RESIZE_TF_HALF_PIXEL_FOR_NN: xo = (x + 0.5) / s; break;
     case TML_RESIZE_PYTORCH_HALF_PIXEL:
         xo = out_w == 1.0 ? -0.5 : (x + 0.5) / s - 0.5;
         break;
@@ -98,7 +99,7 @@ tml_status tml_resize_nearest_x_check(const void *params, uint32_t params_size,
     if (params_size != sizeof(*p) || n_in != 1 || n_out != 1)
         return TML_ERR_FORMAT;
     if (!tml_data_elem_ok(p->elem_size) || p->rank < 1 || p->rank > TML_MAX_RANK ||
-        p->coord_mode > TML_RESIZE_ASYMMETRIC || p->nearest_mode > TML_NEAREST_CEIL)
+        p->coord_mode > TML_RESIZE_TF_HALF_PIXEL_FOR_NN || p->nearest_mode > TML_NEAREST_CEIL)
         return TML_ERR_FORMAT;
     if (!tml_data_numel(p->rank, p->in_dims, &nin) || !tml_data_numel(p->rank, p->out_dims, &nout))
         return TML_ERR_FORMAT;

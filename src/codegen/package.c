@@ -116,7 +116,7 @@ static tml_status plan_validate(const tml_plan *p, char *err, size_t errsz)
                               (unsigned)s->params_size, (unsigned)ki->params_size);
         for (j = 0; j < s->n_in + s->n_out; j++) {
             int t = j < s->n_in ? s->in[j] : s->out[j - s->n_in];
-            if (t < -1 || t >= p->n_tensors)
+            if (t < (j < s->n_in ? -1 : 0) || t >= p->n_tensors)
                 return pkg_errorf(err, errsz, TML_ERR_ARG, "step %d (%s): bad tensor index %d",
                                   i, ki->name, t);
             if (j >= s->n_in && t >= 0 && p->tensors[t].storage != TML_STORE_ARENA)

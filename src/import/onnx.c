@@ -198,13 +198,13 @@ static int add_const_values(tml_graph *g, const char *name, tml_dtype dt, int ra
         return -1;
     tt = &g->tensors[t];
     tml_tensor_set_shape(tt, dt, rank, &n);
-    tt->data = tml_graph_memdup(g, vals, nbytes ? nbytes : 1);
+    tt->data = tml_graph_alloc(g, nbytes ? nbytes : 1); /* vals may be NULL when empty */
     if (!tt->data) {
         tml_graph_errorf(g, TML_ERR_NOMEM, "out of memory for tensor '%s'", name);
         return -1;
     }
-    if (!nbytes)
-        memset(tt->data, 0, 1);
+    if (nbytes)
+        memcpy(tt->data, vals, nbytes);
     return t;
 }
 

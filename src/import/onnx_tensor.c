@@ -142,6 +142,8 @@ void tml_onnx_tensor_copy(const Onnx__TensorProto *tp, const tml_onnx_tensor_inf
 {
     unsigned char *d = dst;
     size_t i, n = (size_t)info->numel;
+    if (n == 0)
+        return; /* empty: the typed arrays may be NULL */
     if (tp->has_raw_data) {
         if (info->nbytes)
             memcpy(d, tp->raw_data.data, info->nbytes);

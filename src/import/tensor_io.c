@@ -347,18 +347,25 @@ tml_status tml_npy_parse(const uint8_t *buf, size_t size, tml_value *out, char *
         seterr(err, errsz, "npy: dtype '%s' is not little-endian", descr);
         return TML_ERR_UNSUPPORTED;
     }
+    /* check the payload against the shape before allocating anything */
+    numel = 1;
+    for (i = 0; i < (size_t)rank; i++) {
+        if (dims[i] > ((int64_t)1 << 31) || (dims[i] && numel > ((int64_t)1 << 40) / dims[i])) {
+            seterr(err, errsz, "npy: shape is too large");
+            return TML_ERR_FORMAT;
+        }
+        numel *= dims[i];
+    }
+    payload = size - hstart - hlen;
+    if (payload != (size_t)numel * tml_dtype_size(ty->dt)) {
+        seterr(err, errsz, "npy: data is %zu bytes, expected %zu (%lld x %s)", payload,
+               (size_t)numel * tml_dtype_size(ty->dt), (long long)numel, tml_dtype_name(ty->dt));
+        return TML_ERR_FORMAT;
+    }
     st = tml_value_alloc(out, ty->dt, rank, dims);
     if (st) {
         seterr(err, errsz, "npy: %s", st == TML_ERR_NOMEM ? "out of memory" : "invalid shape");
         return st == TML_ERR_NOMEM ? st : TML_ERR_FORMAT;
-    }
-    numel = tml_value_numel(out);
-    payload = size - hstart - hlen;
-    if (payload != out->nbytes) {
-        seterr(err, errsz, "npy: data is %zu bytes, expected %zu (%lld x %s)", payload,
-               out->nbytes, (long long)numel, tml_dtype_name(out->dtype));
-        tml_value_release(out);
-        return TML_ERR_FORMAT;
     }
     if (payload)
         memcpy(out->data, buf + hstart + hlen, payload);

@@ -1214,6 +1214,8 @@ static tml_status resize_resolve(tml_graph *g, int node, const tml_tensor *x,
             p->coord_mode = TML_RESIZE_ALIGN_CORNERS;
         else if (strcmp(ctm, "asymmetric") == 0)
             p->coord_mode = TML_RESIZE_ASYMMETRIC;
+        else if (strcmp(ctm, "tf_half_pixel_for_nn") == 0)
+            p->coord_mode = TML_RESIZE_TF_HALF_PIXEL_FOR_NN;
         else
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                    "unsupported attribute 'coordinate_transformation_mode=%s'",

@@ -34,6 +34,7 @@
      DT(TML_DT_U32) | DT(TML_DT_S64) | DT(TML_DT_U64))
 #define DTS_F32 DT(TML_DT_F32)
 #define DTS_ARITH (DTS_F32 | DTS_INT)
+#define DTS_BINARY (DTS_ARITH | DT(TML_DT_F64))
 #define DTS_UNARY_INT (DTS_F32 | DT(TML_DT_S8) | DT(TML_DT_S32) | DT(TML_DT_S64))
 #define DTS_CLIP (DTS_F32 | DT(TML_DT_S8) | DT(TML_DT_S32))
 #define DTS_POW_BASE (DTS_F32 | DT(TML_DT_S32) | DT(TML_DT_S64))
@@ -258,6 +259,7 @@ static tml_kernel_id binary_kernel_of(tml_dtype dt)
 {
     switch (dt) {
     case TML_DT_F32: return TML_K_BINARY_F32;
+    case TML_DT_F64: return TML_K_BINARY_F64;
     case TML_DT_S8: return TML_K_BINARY_S8;
     case TML_DT_U8: return TML_K_BINARY_U8;
     case TML_DT_S16: return TML_K_BINARY_S16;
@@ -350,13 +352,13 @@ static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
     return TML_OK;
 }
 
-tml_status tml_shape_add(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
-tml_status tml_shape_sub(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
-tml_status tml_shape_mul(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
-tml_status tml_shape_div(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
-tml_status tml_shape_min(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
-tml_status tml_shape_max(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
-tml_status tml_shape_sum(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_ARITH); }
+tml_status tml_shape_add(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
+tml_status tml_shape_sub(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
+tml_status tml_shape_mul(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
+tml_status tml_shape_div(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
+tml_status tml_shape_min(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
+tml_status tml_shape_max(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
+tml_status tml_shape_sum(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
 
 tml_status tml_lower_add(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
 tml_status tml_lower_sub(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
@@ -694,7 +696,7 @@ static tml_status reduce_axes(tml_graph *g, int node, const tml_tensor *x, int *
     return TML_OK;
 }
 
-static tml_status shape_reduce(tml_graph *g, int node)
+static tml_status shape_reduce(tml_graph *g, int node, uint32_t allowed)
 {
     tml_tensor *x, *y;
     int mask[TML_MAX_RANK], d, r = 0;
@@ -702,7 +704,7 @@ static tml_status shape_reduce(tml_graph *g, int node)
     int keep = tml_node_attr_int(&g->nodes[node], "keepdims", 1) != 0;
     tml_status st;
     if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &x)) ||
-        (st = check_dtype(g, node, x, DTS_F32)) || (st = reduce_axes(g, node, x, mask)))
+        (st = check_dtype(g, node, x, allowed)) || (st = reduce_axes(g, node, x, mask)))
         return st;
     for (d = 0; d < x->rank; d++) {
         if (!mask[d])
@@ -743,7 +745,10 @@ static tml_status lower_reduce(tml_graph *g, int node, tml_step_desc *step, int 
     }
     p->out_numel = (uint32_t)tml_tensor_numel(y);
     p->count = (uint32_t)count;
-    step->kernel = TML_K_REDUCE_F32;
+    step->kernel = x->dtype == TML_DT_F32 ? TML_K_REDUCE_F32 : TML_K_REDUCE_U8;
+    if (step->kernel == TML_K_REDUCE_U8 && op != TML_REDUCE_MAX)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "unsupported dtype '%s'",
+                               tml_dtype_name(x->dtype));
     step->params = p;
     step->params_size = sizeof(*p);
     step->in[0] = n->in[0];
@@ -753,8 +758,12 @@ static tml_status lower_reduce(tml_graph *g, int node, tml_step_desc *step, int 
     return TML_OK;
 }
 
-tml_status tml_shape_reduce_mean(tml_graph *g, int node) { return shape_reduce(g, node); }
-tml_status tml_shape_reduce_max(tml_graph *g, int node) { return shape_reduce(g, node); }
+tml_status tml_shape_reduce_mean(tml_graph *g, int node) { return shape_reduce(g, node, DTS_F32); }
+
+tml_status tml_shape_reduce_max(tml_graph *g, int node)
+{
+    return shape_reduce(g, node, DTS_F32 | DT(TML_DT_U8) | DT(TML_DT_BOOL));
+}
 
 tml_status tml_lower_reduce_mean(tml_graph *g, int node, tml_step_desc *step)
 {

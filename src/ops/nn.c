@@ -39,6 +39,16 @@ static tml_status need_f32(tml_graph *g, int node, const tml_tensor *t, const ch
     return TML_OK;
 }
 
+/* Spatial ops are written for ONNX's channels-first layout; a TFLite NHWC activation must be
+ * transposed by a pass before it reaches them, never silently misread. */
+static tml_status need_nchw(tml_graph *g, int node, const tml_tensor *t, const char *what)
+{
+    if (t->layout == TML_LAYOUT_NHWC)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "input '%s' has layout NHWC, expected NCHW", what);
+    return TML_OK;
+}
+
 /* TML_ERR_UNSUPPORTED unless every dim of t is in [1, TML_NN_LIM] (what the kernels take). */
 static tml_status need_dims(tml_graph *g, int node, const tml_tensor *t, const char *what)
 {
@@ -128,7 +138,7 @@ static tml_status geom_build(tml_graph *g, int node, geom_kind kind, const tml_t
     const char *auto_pad = tml_node_attr_str(n, "auto_pad", "NOTSET");
     int64_t ceil_mode = kind == GEOM_POOL ? tml_node_attr_int(n, "ceil_mode", 0) : 0;
     int64_t pads[6], out_pad[3], out_shape[5];
-    int ns = x->rank - 2, i, has_pads, has_out_shape = 0;
+    int ns = x->rank - 2, i, has_out_shape = 0;
     tml_status st;
 
     memset(gm, 0, sizeof *gm);
@@ -164,7 +174,6 @@ static tml_status geom_build(tml_graph *g, int node, geom_kind kind, const tml_t
         (st = ints_attr(g, node, "dilations", ns, 1, 1, gm->dil)) ||
         (st = ints_attr(g, node, "pads", 2 * ns, 0, 0, pads)))
         return st;
-    has_pads = tml_node_attr(n, "pads") != NULL;
     if (ceil_mode != 0 && ceil_mode != 1)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "unsupported attribute 'ceil_mode=%lld'", (long long)ceil_mode);
@@ -193,7 +202,7 @@ static tml_status geom_build(tml_graph *g, int node, geom_kind kind, const tml_t
             has_out_shape = 1;
         }
         for (i = 0; i < ns; i++) {
-            int64_t full, total;
+            int64_t full, total, half;
             if (out_pad[i] >= gm->stride[i] && out_pad[i] >= gm->dil[i])
                 return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                        "attribute 'output_padding' value %d is %lld (must be "
@@ -204,22 +213,16 @@ static tml_status geom_build(tml_graph *g, int node, geom_kind kind, const tml_t
             if (has_out_shape || !strcmp(auto_pad, "SAME_UPPER") ||
                 !strcmp(auto_pad, "SAME_LOWER")) {
                 int64_t want = has_out_shape ? out_shape[i] : gm->in[i] * gm->stride[i];
+                /* ONNX: total may be negative (output larger than the full transposed
+                 * size, extra positions get only the bias); halves round toward -inf */
                 total = full - want;
-                if (total < 0)
-                    return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
-                                           "output size %lld exceeds the full transposed size "
-                                           "%lld on axis %d",
-                                           (long long)want, (long long)full, i);
+                half = total >= 0 ? total / 2 : -((1 - total) / 2);
                 if (!strcmp(auto_pad, "SAME_UPPER")) {
-                    gm->pad_b[i] = total / 2;
-                    gm->pad_e[i] = total - total / 2;
+                    gm->pad_b[i] = half;
+                    gm->pad_e[i] = total - half;
                 } else {
-                    gm->pad_b[i] = total - total / 2;
-                    gm->pad_e[i] = total / 2;
-                }
-                if (has_pads && !strcmp(auto_pad, "NOTSET") && !has_out_shape) {
-                    gm->pad_b[i] = pads[i];
-                    gm->pad_e[i] = pads[ns + i];
+                    gm->pad_b[i] = total - half;
+                    gm->pad_e[i] = half;
                 }
                 gm->out[i] = want;
             } else {
@@ -271,6 +274,7 @@ static tml_status geom_build(tml_graph *g, int node, geom_kind kind, const tml_t
             return tml_node_errorf(g, node, TML_ERR_SHAPE, "output size on axis %d is %lld", i,
                                    (long long)gm->out[i]);
         if (gm->out[i] > TML_NN_LIM || gm->pad_b[i] > TML_NN_LIM || gm->pad_e[i] > TML_NN_LIM ||
+            gm->pad_b[i] < -TML_NN_LIM || gm->pad_e[i] < -TML_NN_LIM ||
             (gm->out[i] - 1) * gm->stride[i] + (gm->k[i] - 1) * gm->dil[i] > TML_NN_LIM ||
             (gm->in[i] - 1) * gm->stride[i] + (gm->k[i] - 1) * gm->dil[i] > TML_NN_LIM)
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -311,7 +315,7 @@ static tml_status conv_common(tml_graph *g, int node, int transpose, geom *gm, i
     tml_status st;
 
     if ((st = need_f32(g, node, x, "X")) || (st = need_f32(g, node, w, "W")) ||
-        (b && (st = need_f32(g, node, b, "B"))))
+        (b && (st = need_f32(g, node, b, "B"))) || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 3 || x->rank > 5)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -661,7 +665,7 @@ static tml_status pool_common(tml_graph *g, int node, geom *gm)
     const tml_node *n = node_of(g, node);
     tml_tensor *x = tml_node_input(g, n, 0);
     tml_status st;
-    if ((st = need_f32(g, node, x, "X")))
+    if ((st = need_f32(g, node, x, "X")) || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 3 || x->rank > 5)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -757,7 +761,7 @@ static tml_status global_pool_common(tml_graph *g, int node, tml_tensor **xo)
 {
     tml_tensor *x = tml_node_input(g, node_of(g, node), 0);
     tml_status st;
-    if ((st = need_f32(g, node, x, "X")))
+    if ((st = need_f32(g, node, x, "X")) || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 2)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'X' has rank %d, expected >= 2",
@@ -840,6 +844,8 @@ static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
     for (i = 0; i < 5; i++)
         if ((st = need_f32(g, node, tml_node_input(g, n, i), names[i])))
             return st;
+    if ((st = need_nchw(g, node, x, "X")))
+        return st;
     if (x->rank < 2)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'X' has rank %d, expected >= 2",
                                x->rank);

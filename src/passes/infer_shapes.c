@@ -2,8 +2,8 @@
  * infer_shapes.c - gives every tensor a static dtype and shape, folding constants on the way.
  *
  * How: first the graph inputs are made concrete - a graph input that carries data is an
- * initializer listed as input (ONNX IR < 4) and stops being an input; a dynamic leading
- * (batch) dimension becomes 1 with a note; any other dynamic dimension is an error that names
+ * initializer listed as input (ONNX IR < 4) and stops being an input; a dynamic (negative:
+ * symbolic or missing, as importers write it) leading (batch) dimension becomes 1 with a note; any other dynamic dimension is an error that names
  * the input and the dimension, because a microcontroller plan needs every size at compile
  * time. Then live nodes are visited in (topological) order: each op's shape hook sets its
  * outputs, the result is checked to be complete, and a node that is foldable right now (all
@@ -40,7 +40,7 @@ static tml_status fix_inputs(tml_graph *g)
                                     "input '%s': shape is unknown; give it a fixed shape",
                                     t->name);
         for (d = 0; d < t->rank; d++) {
-            if (t->dims[d] > 0)
+            if (t->dims[d] >= 0) /* 0 is a real (empty) dimension; importers write -1 */
                 continue;
             if (d == 0) {
                 t->dims[0] = 1;

@@ -282,18 +282,20 @@ typedef struct {
     bool found;                              /* best_off holds a placement better than the seed */
     long nodes;
     bool aborted;
+    /* children of each search level, kept here and not on the stack (service threads) */
+    struct child {
+        uint64_t off;
+        int i;
+    } ch[TML_MEM_EXACT_MAX_BUFS][TML_MEM_EXACT_MAX_BUFS * (TML_MEM_EXACT_MAX_BUFS + 1)];
 } bnb;
 
-typedef struct {
-    uint64_t off;
-    int i;
-} child;
+typedef struct child child;
 
-static void bnb_dfs(bnb *s, uint32_t placed, uint64_t level, int last, uint64_t peak)
+static void bnb_dfs(bnb *s, uint32_t placed, int depth, uint64_t level, int last, uint64_t peak)
 {
     uint32_t full = (s->n >= 32) ? 0xffffffffu : ((1u << s->n) - 1u);
     uint64_t bound = peak;
-    child ch[TML_MEM_EXACT_MAX_BUFS * (TML_MEM_EXACT_MAX_BUFS + 1)];
+    child *ch;
     int n_ch = 0, p, i, j, a;
 
     if (s->aborted || s->best <= s->lb)
@@ -330,6 +332,7 @@ static void bnb_dfs(bnb *s, uint32_t placed, uint64_t level, int last, uint64_t 
     }
     if (bound >= s->best)
         return;
+    ch = s->ch[depth];
     /* children: (offset, buffer) in canonical order after (level, last) */
     for (i = 0; i < s->n; i++) {
         int first_child = n_ch;
@@ -375,7 +378,7 @@ static void bnb_dfs(bnb *s, uint32_t placed, uint64_t level, int last, uint64_t 
         int c = ch[a].i;
         uint64_t end = ch[a].off + s->size[c];
         s->off[c] = ch[a].off;
-        bnb_dfs(s, placed | (1u << c), ch[a].off, c, end > peak ? end : peak);
+        bnb_dfs(s, placed | (1u << c), depth + 1, ch[a].off, c, end > peak ? end : peak);
     }
 }
 
@@ -415,7 +418,7 @@ static uint64_t run_exact(mp *m, uint64_t upper, uint64_t lb, bool *optimal)
     }
     s->best = upper;
     s->lb = lb;
-    bnb_dfs(s, 0, 0, -1, 0);
+    bnb_dfs(s, 0, 0, 0, -1, 0);
     memcpy(m->off, m->best, (size_t)m->n * sizeof(uint64_t));
     if (s->found)
         for (i = 0; i < s->n; i++)

@@ -219,6 +219,7 @@ static void test_tampered_fields_refused_with_valid_hash(void **state)
     expect_refused(pkg, len, s0 + TML_PKG_S_IDS, 5, TML_ERR_FORMAT, "input id 5");
     expect_refused(pkg, len, s0 + TML_PKG_S_IDS + 4, 3, TML_ERR_FORMAT, "writes a constant");
     expect_refused(pkg, len, s0 + TML_PKG_S_IDS + 4, 0xfffffffeu, TML_ERR_FORMAT, "output id");
+    expect_refused(pkg, len, s0 + TML_PKG_S_IDS + 4, TML_PKG_NONE, TML_ERR_FORMAT, "no output");
     /* COPY's own check: absent input (0 bytes) and params larger than the buffers */
     expect_refused(pkg, len, s0 + TML_PKG_S_IDS, TML_PKG_NONE, TML_ERR_FORMAT, "absent input");
     {

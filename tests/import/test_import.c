@@ -514,6 +514,28 @@ static void test_tensor_checks(void **state)
     assert_int_equal(((uint32_t *)g->tensors[w].data)[2], 4000000000u);
     tml_graph_free(g);
 
+    /* empty tensors: no typed values at all (found by fuzz_pb/fuzz_onnx: memcpy from NULL) */
+    {
+        static const int64_t d0[1] = {0};
+        Onnx__TensorProto *e = mk_tensor("w", 1, 1, d0);
+        Onnx__TensorProto *keep = s.inits[0];
+        tml_value v;
+        char err[128];
+        uint8_t *buf = ta(onnx__tensor_proto__get_packed_size(e));
+        size_t len = onnx__tensor_proto__pack(e, buf);
+        assert_int_equal(tml_pb_parse(buf, len, &v, err, sizeof err), TML_OK);
+        assert_int_equal(v.nbytes, 0);
+        assert_int_equal(v.dims[0], 0);
+        tml_value_release(&v);
+        s.inits[0] = e;
+        assert_int_equal(import_spec(&s, "empty.onnx", &g), TML_OK);
+        w = tml_graph_find_tensor(g, "w");
+        assert_true(tml_tensor_is_const(&g->tensors[w]));
+        assert_int_equal(tml_tensor_numel(&g->tensors[w]), 0);
+        tml_graph_free(g);
+        s.inits[0] = keep;
+    }
+
     /* count mismatch: 4 values for dims [2, 2, ...] */
     s.inits[0]->n_dims = 2;
     s.inits[0]->dims = (int64_t *)d22;
@@ -634,6 +656,15 @@ static void test_constant_and_attrs(void **state)
     assert_string_equal(tml_node_attr(n, "names")->strings[0], "p");
     assert_string_equal(tml_node_attr(n, "names")->strings[1], "");
     tml_graph_free(g);
+
+    /* an empty value_ints (NULL array in protobuf-c) */
+    s.nodes[1]->attribute[0]->n_ints = 0;
+    assert_int_equal(import_spec(&s, "c.onnx", &g), TML_OK);
+    k = tml_graph_find_tensor(g, "k");
+    assert_int_equal(tml_tensor_numel(&g->tensors[k]), 0);
+    assert_true(tml_tensor_is_const(&g->tensors[k]));
+    tml_graph_free(g);
+    s.nodes[1]->attribute[0]->n_ints = 2;
 
     /* sparse_value is refused by name */
     s.nodes[1]->attribute[0]->name = "sparse_value";

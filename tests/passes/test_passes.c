@@ -5,7 +5,7 @@
  * removal, input fixing, Shape folding) check the graph after the pass; numeric tests run the
  * same model twice - once unoptimized with every node evaluated on constants, once through the
  * passes - with the real shape hooks, lowerings and kernels (tests/support/node_eval.h), and
- * compare the outputs. A numeric test whose op the build cannot evaluate yet skips.
+ * compare the outputs.
  */
 #include <math.h>
 #include <float.h>
@@ -141,14 +141,6 @@ static void assert_close(const float *a, const float *b, int64_t n, float tol)
     }
 }
 
-/* Skips the calling test when the build cannot evaluate a needed op yet. */
-#define SKIP_IF_UNSUPPORTED(st, what)                                                          \
-    do {                                                                                       \
-        if ((st) == TML_ERR_UNSUPPORTED) {                                                     \
-            print_message("skipped: %s not available in this build\n", what);                 \
-            skip();                                                                            \
-        }                                                                                      \
-    } while (0)
 
 /* ---- infer_shapes: graph inputs ---- */
 
@@ -169,13 +161,22 @@ static void test_input_dynamic_batch_fixed(void **state)
 static void test_input_dynamic_inner_dim_is_error(void **state)
 {
     tml_graph *g = tml_graph_new();
-    int64_t d[3] = {1, 3, 0};
+    int64_t d[3] = {1, 3, -1}, e[3] = {-1, 0, 4};
     int x = t_input(g, "image", 3, d);
     (void)state;
     assert_int_equal(tml_graph_add_output(g, x), TML_OK);
     assert_int_equal(tml_pass_infer_shapes(g), TML_ERR_SHAPE);
     assert_non_null(strstr(tml_graph_error(g), "'image'"));
     assert_non_null(strstr(tml_graph_error(g), "dimension 2"));
+    tml_graph_free(g);
+
+    /* 0 is an empty dimension, not a dynamic one */
+    g = tml_graph_new();
+    x = t_input(g, "empty", 3, e);
+    assert_int_equal(tml_graph_add_output(g, x), TML_OK);
+    assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
+    assert_int_equal(g->tensors[x].dims[0], 1);
+    assert_int_equal(g->tensors[x].dims[1], 0);
     tml_graph_free(g);
 }
 
@@ -537,7 +538,6 @@ static void check_fused(producer_kind pk, tml_op act, const char *what)
     fill(xv, 32, 33, -2.0f, 2.0f);
     yr = make_fuse_net(gr, pk, act, xv, &x, &prod, &actn);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, what);
     assert_int_equal(st, TML_OK);
     y = make_fuse_net(g, pk, act, NULL, &x, &prod, &actn);
     assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
@@ -626,7 +626,6 @@ static void check_conv_bn(bool transpose, int group)
 
     nr = make_conv_bn(gr, transpose, group, true, xv);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, transpose ? "ConvTranspose/BatchNormalization/Relu" : "Conv/BatchNormalization/Relu");
     assert_int_equal(st, TML_OK);
     ref = gr->tensors[nr.r].data;
     numel = tml_tensor_numel(&gr->tensors[nr.r]);
@@ -732,7 +731,6 @@ static void test_bn_fold_gemm(void **state)
     fill(av, 8, 17, -2.0f, 2.0f);
     yr = make_gemm_bn(gr, true, av, &gemm, &bn, &a);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, "Gemm/BatchNormalization");
     assert_int_equal(st, TML_OK);
 
     y = make_gemm_bn(g, false, NULL, &gemm, &bn, &a);
@@ -786,7 +784,6 @@ static void test_shape_chain_folds(void **state)
     st = tml_pass_infer_shapes(g);
     if (st)
         print_message("error: %s\n", tml_graph_error(g));
-    SKIP_IF_UNSUPPORTED(st, "Gather/Unsqueeze/Concat/Reshape");
     assert_int_equal(st, TML_OK);
     assert_true(g->nodes[n_shape].dead);
     assert_true(g->nodes[n_gather].dead);
@@ -823,7 +820,6 @@ static void test_fold_add_and_view(void **state)
     attr_int(g, n_flat, "axis", 0);
     assert_int_equal(tml_graph_add_output(g, f), TML_OK);
     st = tml_pass_infer_shapes(g);
-    SKIP_IF_UNSUPPORTED(st, "Add/Flatten");
     assert_int_equal(st, TML_OK);
     assert_true(g->nodes[n_add].dead);
     assert_true(g->nodes[n_flat].dead);
@@ -875,7 +871,6 @@ static void test_pipeline_conv_bn_relu(void **state)
     fill(xv, 100, 21, -2.0f, 2.0f);
     nr = make_conv_bn(gr, false, 1, true, xv);
     st = eval_live(gr);
-    SKIP_IF_UNSUPPORTED(st, "Conv/BatchNormalization/Relu");
     assert_int_equal(st, TML_OK);
     ref = gr->tensors[nr.r].data;
 
@@ -895,6 +890,114 @@ static void test_pipeline_conv_bn_relu(void **state)
     feed(g, n.x, xv);
     assert_int_equal(eval_live(g), TML_OK);
     assert_close(g->tensors[n.r].data, ref, 6 * 25, 1e-4f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+/* A small PyTorch-style CNN with a dynamic batch:
+ *   x (?,1,6,6) -> Conv -> BN -> Relu -> MaxPool -> [Shape -> Gather -> Unsqueeze -> Concat]
+ *   -> Reshape -> Gemm -> Clip(0, 6) -> y, plus an unused Sigmoid(x).
+ * After the pipeline: Conv(act relu), MaxPool, Reshape, Gemm(act clip); same output. */
+typedef struct {
+    int x, y, n_sig;
+} cnn_net;
+
+static cnn_net make_cnn(tml_graph *g, const float *xv)
+{
+    int64_t xd[4] = {xv ? 1 : -1, 1, 6, 6}, wd[4] = {4, 1, 3, 3}, cd[1] = {4}, bd[2] = {5, 36},
+            od[1] = {5}, one[1] = {1}, pads[4] = {1, 1, 1, 1}, k2[2] = {2, 2}, zero_v = 0,
+            m1v = -1;
+    float w[36], gam[4], bet[4], mean[4], var[4], bw[180], bc[5], lo = 0.0f, hi = 6.0f;
+    int c, b, r, p, sh, n, n1, shp, f, z, in[5], nd, t_sig;
+    cnn_net net;
+    fill(w, 36, 41, -1.0f, 1.0f);
+    fill(gam, 4, 42, 0.5f, 1.5f);
+    fill(bet, 4, 43, -0.5f, 0.5f);
+    fill(mean, 4, 44, -0.5f, 0.5f);
+    fill(var, 4, 45, 0.2f, 2.0f);
+    fill(bw, 180, 46, -0.5f, 0.5f);
+    fill(bc, 5, 47, 0.0f, 3.0f);
+    g->opset = 13;
+    net.x = xv ? t_const_f32(g, "x", 4, xd, xv) : t_input(g, "x", 4, xd);
+#define T(name) t_new(g, name, TML_DT_UNDEF, -1, NULL)
+    c = T("c"), b = T("b"), r = T("r"), p = T("p"), sh = T("sh"), n = T("n"), n1 = T("n1");
+    shp = T("shp"), f = T("f"), z = T("z"), net.y = T("y"), t_sig = T("sig");
+#undef T
+    in[0] = net.x, in[1] = t_const_f32(g, "w", 4, wd, w);
+    nd = node(g, TML_OP_CONV, "conv", 2, in, c);
+    attr_ints(g, nd, "pads", 4, pads);
+    in[0] = c, in[1] = t_const_f32(g, "gamma", 1, cd, gam), in[2] = t_const_f32(g, "beta", 1, cd, bet);
+    in[3] = t_const_f32(g, "mean", 1, cd, mean), in[4] = t_const_f32(g, "var", 1, cd, var);
+    node(g, TML_OP_BATCHNORM, "bn", 5, in, b);
+    node(g, TML_OP_RELU, "relu", 1, &b, r);
+    nd = node(g, TML_OP_MAXPOOL, "pool", 1, &r, p);
+    attr_ints(g, nd, "kernel_shape", 2, k2);
+    attr_ints(g, nd, "strides", 2, k2);
+    node(g, TML_OP_SHAPE, "shape", 1, &p, sh);
+    in[0] = sh, in[1] = t_const_s64(g, "zero", 0, NULL, &zero_v);
+    node(g, TML_OP_GATHER, "gather", 2, in, n);
+    in[0] = n, in[1] = t_const_s64(g, "axes0", 1, one, &zero_v);
+    node(g, TML_OP_UNSQUEEZE, "unsqueeze", 2, in, n1);
+    in[0] = n1, in[1] = t_const_s64(g, "minus1", 1, one, &m1v);
+    nd = node(g, TML_OP_CONCAT, "concat", 2, in, shp);
+    attr_int(g, nd, "axis", 0);
+    in[0] = p, in[1] = shp;
+    node(g, TML_OP_RESHAPE, "reshape", 2, in, f);
+    in[0] = f, in[1] = t_const_f32(g, "fc_w", 2, bd, bw), in[2] = t_const_f32(g, "fc_b", 1, od, bc);
+    nd = node(g, TML_OP_GEMM, "fc", 3, in, z);
+    attr_int(g, nd, "transB", 1);
+    in[0] = z, in[1] = t_const_f32(g, "lo", 0, NULL, &lo), in[2] = t_const_f32(g, "hi", 0, NULL, &hi);
+    node(g, TML_OP_CLIP, "clip", 3, in, net.y);
+    net.n_sig = node(g, TML_OP_SIGMOID, "unused", 1, &net.x, t_sig);
+    assert_int_equal(tml_graph_add_output(g, net.y), TML_OK);
+    return net;
+}
+
+static void test_pipeline_small_cnn(void **state)
+{
+    float xv[36];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    cnn_net nr, n;
+    tml_status st;
+    int i, live[TML_OP_COUNT] = {0};
+    (void)state;
+    fill(xv, 36, 48, -2.0f, 2.0f);
+    nr = make_cnn(gr, xv);
+    assert_int_equal(eval_live(gr), TML_OK);
+
+    n = make_cnn(g, NULL);
+    st = tml_passes_run(g, NULL);
+    if (st)
+        print_message("error: %s\n", tml_graph_error(g));
+    assert_int_equal(st, TML_OK);
+    assert_true(has_note(g, "input 'x': dynamic batch dimension fixed to 1"));
+    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, batch-norms folded 1, "
+                            "activations fused 2, dead removed 1)"));
+    assert_true(g->nodes[n.n_sig].dead);
+    for (i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            live[g->nodes[i].op]++;
+    assert_int_equal(tml_graph_live_nodes(g), 4);
+    assert_int_equal(live[TML_OP_CONV], 1);
+    assert_int_equal(live[TML_OP_MAXPOOL], 1);
+    assert_int_equal(live[TML_OP_RESHAPE], 1);
+    assert_int_equal(live[TML_OP_GEMM], 1);
+    for (i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].dead)
+            continue;
+        if (g->nodes[i].op == TML_OP_CONV)
+            assert_int_equal(g->nodes[i].act, TML_ACT_RELU);
+        if (g->nodes[i].op == TML_OP_GEMM) {
+            assert_int_equal(g->nodes[i].act, TML_ACT_CLIP);
+            assert_float_equal(g->nodes[i].act_b, 6.0f, 0.0f);
+            assert_int_equal(g->nodes[i].out[0], n.y);
+        }
+    }
+    assert_int_equal(g->tensors[n.y].dims[0], 1);
+    assert_int_equal(g->tensors[n.y].dims[1], 5);
+    feed(g, n.x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_close(g->tensors[n.y].data, gr->tensors[nr.y].data, 5, 1e-4f);
     tml_graph_free(gr);
     tml_graph_free(g);
 }
@@ -930,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_fold_add_and_view),
         cmocka_unit_test(test_bad_shape_names_node),
         cmocka_unit_test(test_pipeline_conv_bn_relu),
+        cmocka_unit_test(test_pipeline_small_cnn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

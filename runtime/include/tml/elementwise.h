@@ -136,6 +136,42 @@ static inline uint64_t tml_binop_u64(int32_t op, uint64_t a, uint64_t b)
     }
 }
 
+/* The same in 32 bits, for the 8-, 16- and 32-bit integer kernels (a 64-bit divide is a
+ * library call on 32-bit MCUs). */
+static inline int32_t tml_binop_i32(int32_t op, int32_t a, int32_t b)
+{
+    uint32_t ua = (uint32_t)a, ub = (uint32_t)b;
+    switch (op) {
+    case TML_BINARY_ADD: return (int32_t)(ua + ub);
+    case TML_BINARY_SUB: return (int32_t)(ua - ub);
+    case TML_BINARY_MUL: return (int32_t)(ua * ub);
+    case TML_BINARY_DIV:
+        if (b == 0)
+            return 0;
+        if (b == -1)
+            return (int32_t)(0u - ua); /* INT32_MIN / -1 wraps instead of trapping */
+        return a / b;
+    case TML_BINARY_MIN: return a < b ? a : b;
+    case TML_BINARY_MAX: return a > b ? a : b;
+    case TML_BINARY_PRELU: return a < 0 ? (int32_t)(ua * ub) : a;
+    default: return 0;
+    }
+}
+
+static inline uint32_t tml_binop_u32(int32_t op, uint32_t a, uint32_t b)
+{
+    switch (op) {
+    case TML_BINARY_ADD: return a + b;
+    case TML_BINARY_SUB: return a - b;
+    case TML_BINARY_MUL: return a * b;
+    case TML_BINARY_DIV: return b ? a / b : 0;
+    case TML_BINARY_MIN: return a < b ? a : b;
+    case TML_BINARY_MAX: return a > b ? a : b;
+    case TML_BINARY_PRELU: return a; /* never negative */
+    default: return 0;
+    }
+}
+
 /* Float semantics of the binary ops (float math; Min/Max propagate NaN like numpy). */
 static inline float tml_binop_f32(int32_t op, float a, float b)
 {
@@ -148,6 +184,20 @@ static inline float tml_binop_f32(int32_t op, float a, float b)
     case TML_BINARY_MAX: return (a != a || a > b) ? a : b;
     case TML_BINARY_PRELU: return a < 0.0f ? a * b : a;
     default: return 0.0f;
+    }
+}
+
+static inline double tml_binop_f64(int32_t op, double a, double b)
+{
+    switch (op) {
+    case TML_BINARY_ADD: return a + b;
+    case TML_BINARY_SUB: return a - b;
+    case TML_BINARY_MUL: return a * b;
+    case TML_BINARY_DIV: return a / b;
+    case TML_BINARY_MIN: return (a != a || a < b) ? a : b;
+    case TML_BINARY_MAX: return (a != a || a > b) ? a : b;
+    case TML_BINARY_PRELU: return a < 0.0 ? a * b : a;
+    default: return 0.0;
     }
 }
 

@@ -108,7 +108,8 @@ enum {
 };
 
 /*
- * REDUCE_F32: in[0] (dims) float32 -> out[0] (out_numel) float32. Input element at index
+ * REDUCE_F32: in[0] (dims) float32 -> out[0] (out_numel) float32 (REDUCE_U8: uint8/bool, MAX
+ * only). Input element at index
  * (i0..i_{rank-1}) folds into output element sum_d i_d * out_strides[d]; out_strides[d] is 0
  * on reduced dimensions, so kept dimensions keep their row-major order (keepdims only
  * changes the output's shape, not its layout).

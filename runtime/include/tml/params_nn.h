@@ -47,7 +47,8 @@ typedef struct {
     int32_t out[3];      /* output spatial size (D, H, W) */
     int32_t kernel[3];   /* kernel size (D, H, W) */
     int32_t stride[3];   /* >= 1 */
-    int32_t pad[3];      /* leading (begin) padding removed from the full output */
+    int32_t pad[3];      /* leading (begin) padding cut from the full output; may be < 0
+                            when ONNX output_shape asks for more than the full output */
     int32_t dilation[3]; /* >= 1 */
     int32_t has_bias;    /* 1: in[2] is B */
     int32_t act;
