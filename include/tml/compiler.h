@@ -22,6 +22,12 @@ typedef struct {
     int n_input_shapes;
     int input_rank[16];
     int64_t input_dims[16][TML_MAX_RANK];
+    /* Inputs bound to constant values (input k becomes a constant holding bind_data[k], whose
+     * size must match its shape): how the conformance runner gives ops like Reshape or Slice
+     * the shape-like inputs a deployed model has as constants. Bound inputs leave the plan's
+     * input list; the others keep their order. */
+    const void *bind_data[16];
+    size_t bind_bytes[16];
 } tml_compile_options;
 
 typedef struct {

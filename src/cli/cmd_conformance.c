@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "tml/codegen.h"
 #include "tml/compiler.h"
+#include "tml/import.h"
 #include "tml/interp.h"
 #include "tml/tensor_io.h"
 
@@ -204,6 +205,41 @@ static bool compare(const char *path_name, const char *out_name, tml_dtype dt, c
     return true;
 }
 
+/* ---- inputs that ops read as attributes ---- */
+
+/* ONNX passes some attribute-like values (shapes, axes, pads, scales, clip bounds) as inputs.
+ * A deployed model has them constant, and this compiler needs them so (static shapes); the
+ * backend tests feed them as graph inputs. Such inputs are bound to the data set's values. */
+static bool is_attribute_input(tml_op op, int index)
+{
+    switch (op) {
+    case TML_OP_RESHAPE: case TML_OP_SQUEEZE: case TML_OP_UNSQUEEZE: case TML_OP_REDUCE_MEAN:
+    case TML_OP_REDUCE_MAX: case TML_OP_SLICE: case TML_OP_PAD: case TML_OP_RESIZE:
+    case TML_OP_UPSAMPLE: case TML_OP_CLIP:
+        return index >= 1;
+    default:
+        return false;
+    }
+}
+
+/* Marks in bind[k] the graph inputs of `model` that some node reads as an attribute. */
+static void find_attribute_inputs(const char *model, bool bind[MAX_IO])
+{
+    tml_graph *g = tml_graph_new();
+    int k, i, j;
+    memset(bind, 0, sizeof(bool) * MAX_IO);
+    if (!g || tml_import_file(g, model) != TML_OK) {
+        tml_graph_free(g);
+        return;
+    }
+    for (k = 0; k < g->n_inputs && k < MAX_IO; k++)
+        for (i = 0; i < g->n_nodes; i++)
+            for (j = 0; j < g->nodes[i].n_in; j++)
+                if (g->nodes[i].in[j] == g->inputs[k] && is_attribute_input(g->nodes[i].op, j))
+                    bind[k] = true;
+    tml_graph_free(g);
+}
+
 /* ---- one test ---- */
 
 typedef enum { R_PASS, R_FAIL, R_SKIP } result_kind;
@@ -211,6 +247,8 @@ typedef enum { R_PASS, R_FAIL, R_SKIP } result_kind;
 typedef struct {
     tml_value in[MAX_IO], out[MAX_IO];
     int n_in, n_out;
+    int runtime_in[MAX_IO]; /* data set input of each plan input (bound ones are skipped) */
+    int n_runtime_in;
 } data_set;
 
 static void data_set_release(data_set *ds)
@@ -227,21 +265,22 @@ static tml_status data_set_read(const char *dir, data_set *ds, char *msg, size_t
 {
     char p[4096];
     int k;
+    tml_status st;
     memset(ds, 0, sizeof(*ds));
     for (k = 0; k < MAX_IO; k++) {
         snprintf(p, sizeof p, "%s/input_%d.pb", dir, k);
         if (!is_file(p))
             break;
-        if (tml_pb_read(p, &ds->in[k], msg, msgsz) != TML_OK)
-            return TML_ERR_FORMAT;
+        if ((st = tml_pb_read(p, &ds->in[k], msg, msgsz)) != TML_OK)
+            return st;
         ds->n_in++;
     }
     for (k = 0; k < MAX_IO; k++) {
         snprintf(p, sizeof p, "%s/output_%d.pb", dir, k);
         if (!is_file(p))
             break;
-        if (tml_pb_read(p, &ds->out[k], msg, msgsz) != TML_OK)
-            return TML_ERR_FORMAT;
+        if ((st = tml_pb_read(p, &ds->out[k], msg, msgsz)) != TML_OK)
+            return st;
         ds->n_out++;
     }
     return TML_OK;
@@ -324,9 +363,10 @@ static result_kind run_c_path(const tml_model *m, const data_set *ds, const char
         return R_FAIL;
     }
     k = (size_t)snprintf(cmd, sizeof cmd, "'%s/prog'", dir);
-    for (i = 0; i < ds->n_in; i++) {
+    for (i = 0; i < ds->n_runtime_in; i++) {
+        const tml_value *v = &ds->in[ds->runtime_in[i]];
         snprintf(p, sizeof p, "%s/in%d.bin", dir, i);
-        if (write_file(p, ds->in[i].data, ds->in[i].nbytes) != 0) {
+        if (write_file(p, v->data, v->nbytes) != 0) {
             snprintf(msg, msgsz, "c: cannot write '%s'", p);
             return R_FAIL;
         }
@@ -371,7 +411,10 @@ static result_kind run_test(const char *test_dir, const conf_options *o, char *m
     const char *name = strrchr(test_dir, '/') ? strrchr(test_dir, '/') + 1 : test_dir;
     int set, i, sets_run = 0;
 
+    bool bind[MAX_IO];
+
     snprintf(model, sizeof model, "%s/model.onnx", test_dir);
+    find_attribute_inputs(model, bind);
     for (set = 0; set < 64; set++) {
         data_set ds;
         tml_compile_options co;
@@ -396,6 +439,12 @@ static result_kind run_test(const char *test_dir, const conf_options *o, char *m
             co.input_rank[i] = ds.in[i].rank;
             for (d = 0; d < ds.in[i].rank; d++)
                 co.input_dims[i][d] = ds.in[i].dims[d];
+            if (bind[i]) {
+                co.bind_data[i] = ds.in[i].data;
+                co.bind_bytes[i] = ds.in[i].nbytes;
+            } else {
+                ds.runtime_in[ds.n_runtime_in++] = i;
+            }
         }
         st = tml_model_compile(model, &co, &m, err, sizeof err);
         if (st != TML_OK) {
@@ -404,26 +453,27 @@ static result_kind run_test(const char *test_dir, const conf_options *o, char *m
             data_set_release(&ds);
             return st == TML_ERR_UNSUPPORTED ? R_SKIP : R_FAIL;
         }
-        if (ds.n_in != m->plan->n_inputs || ds.n_out != m->plan->n_outputs) {
+        if (ds.n_runtime_in != m->plan->n_inputs || ds.n_out != m->plan->n_outputs) {
             snprintf(msg, msgsz, "data set %d has %d inputs / %d outputs, model has %d / %d", set,
-                     ds.n_in, ds.n_out, m->plan->n_inputs, m->plan->n_outputs);
+                     ds.n_runtime_in, ds.n_out, m->plan->n_inputs, m->plan->n_outputs);
             r = R_FAIL;
         }
         if (r == R_PASS && tml_interp_new(m->plan, &it, err, sizeof err) != TML_OK) {
             snprintf(msg, msgsz, "interp: %s", err);
             r = R_FAIL;
         }
-        for (i = 0; r == R_PASS && i < ds.n_in; i++) {
+        for (i = 0; r == R_PASS && i < ds.n_runtime_in; i++) {
             const tml_plan_tensor *pt = &m->plan->tensors[m->plan->inputs[i]];
+            const tml_value *v = &ds.in[ds.runtime_in[i]];
             size_t bytes;
             void *dst = tml_interp_input(it, i, &bytes);
-            if (ds.in[i].dtype != pt->dtype || bytes != ds.in[i].nbytes) {
+            if (v->dtype != pt->dtype || bytes != v->nbytes) {
                 snprintf(msg, msgsz, "input %d is %s (%zu bytes), model input '%s' is %s (%zu bytes)",
-                         i, tml_dtype_name(ds.in[i].dtype), ds.in[i].nbytes, pt->name,
+                         ds.runtime_in[i], tml_dtype_name(v->dtype), v->nbytes, pt->name,
                          tml_dtype_name(pt->dtype), bytes);
                 r = R_FAIL;
             } else {
-                memcpy(dst, ds.in[i].data, bytes);
+                memcpy(dst, v->data, bytes);
             }
         }
         if (r == R_PASS && tml_interp_run(it) != TML_OK) {

@@ -28,6 +28,30 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Turns the inputs with bind_data into constants and drops them from the input list. */
+static tml_status bind_inputs(tml_graph *g, const tml_compile_options *o)
+{
+    int k, w = 0, n = g->n_inputs;
+    for (k = 0; k < n; k++) {
+        tml_tensor *t = &g->tensors[g->inputs[k]];
+        if (k < 16 && o->bind_data[k]) {
+            int64_t need = tml_tensor_nbytes(t);
+            if (need < 0 || (size_t)need != o->bind_bytes[k])
+                return tml_graph_errorf(g, TML_ERR_SHAPE,
+                                        "input '%s': bound value has %zu bytes, shape needs %lld",
+                                        t->name, o->bind_bytes[k], (long long)need);
+            t->data = tml_graph_memdup(g, o->bind_data[k], o->bind_bytes[k] ? o->bind_bytes[k] : 1);
+            if (!t->data)
+                return tml_graph_errorf(g, TML_ERR_NOMEM, "out of memory");
+            t->is_input = false;
+            continue;
+        }
+        g->inputs[w++] = g->inputs[k];
+    }
+    g->n_inputs = w;
+    return TML_OK;
+}
+
 tml_status tml_model_compile(const char *path, const tml_compile_options *o, tml_model **out,
                              char *err, size_t errsz)
 {
@@ -55,7 +79,9 @@ tml_status tml_model_compile(const char *path, const tml_compile_options *o, tml
             if (o->input_rank[k] >= 0)
                 tml_tensor_set_shape(t, t->dtype, o->input_rank[k], o->input_dims[k]);
         }
-        st = tml_passes_run(m->graph, &o->passes);
+        st = bind_inputs(m->graph, o);
+        if (st == TML_OK)
+            st = tml_passes_run(m->graph, &o->passes);
     }
     if (st == TML_OK)
         st = tml_plan_build(m->graph, &o->plan, &m->plan);
