@@ -23,7 +23,7 @@ typedef struct {
 } tml_mem_buf;
 
 typedef struct {
-    const char *name; /* "greedy-size", "greedy-first-use", "greedy-conflicts", "exact" */
+    const char *name; /* "greedy-size", ..., "local-search", "exact" (tml_mem_strategy_name) */
     uint32_t peak;
     bool optimal;     /* proven optimal (exact search finished, or peak == lower bound) */
 } tml_mem_attempt;
@@ -44,5 +44,26 @@ uint32_t tml_mem_lower_bound(const tml_mem_buf *bufs, int n, uint32_t align);
 /* True if no two buffers live at the same step overlap in memory and all fit in arena_size.
  * On failure writes which two buffers collide into err. */
 bool tml_mem_check(const tml_mem_buf *bufs, int n, uint32_t arena_size, char *err, size_t errsz);
+
+/* ---- additions (planner helper) ---- */
+
+/* The strategies tml_mem_plan tries, in order: "greedy-size", "greedy-first-use",
+ * "greedy-conflicts", "greedy-breadth", "bestfit-size", "greedy-area", then (if none reached
+ * the lower bound) "exact" when the instance is small enough, else "local-search".
+ * Returns the name of strategy i, or NULL if i is out of range. */
+const char *tml_mem_strategy_name(int i);
+int tml_mem_strategy_count(void);
+
+/* Like tml_mem_plan, but runs only the named strategy (NULL = all, keep the best).
+ * TML_ERR_NOT_FOUND if the name is unknown. res->attempts holds the one attempt. "exact" on
+ * an instance too large for the search falls back to the best heuristic placement and says
+ * so through res->strategy. */
+tml_status tml_mem_plan_with(tml_mem_buf *bufs, int n, uint32_t align, const char *strategy,
+                             tml_mem_result *res);
+
+/* Upper limits of the exact search: at most this many buffers of non-zero size, and this many
+ * search nodes (it stops there and keeps the best placement found; optimal = false). */
+#define TML_MEM_EXACT_MAX_BUFS 24 /* bit masks of 32 bits */
+#define TML_MEM_EXACT_MAX_NODES 200000L
 
 #endif /* TML_MEMPLAN_H */

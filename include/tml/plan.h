@@ -46,7 +46,8 @@ typedef struct {
     int out[TML_PLAN_MAX_IO];
     uint32_t scratch_offset;  /* arena offset of this step's scratch (if scratch_bytes) */
     uint32_t scratch_bytes;
-    int node;                 /* source graph node, for names and comments */
+    int node;                 /* source graph node, for names and comments; -1 for the copy
+                                 of a folded (constant) graph output that has no producer */
 } tml_plan_step;
 
 typedef struct {
@@ -69,6 +70,11 @@ typedef struct tml_plan {
     tml_mem_result mem;    /* strategies tried, lower bound */
     uint64_t macs;         /* multiply-accumulates per inference (conv, gemm, matmul) */
     struct tml_arena *arena;
+    /* (n_tensors) or NULL. share[i] is the plan tensor whose bytes tensor i uses: i itself, or
+     * one representative of its group (a view and its input, an in-place output and the input
+     * it overwrote). Members of a group have the same offset. NULL (a plan filled by hand):
+     * every tensor owns its bytes. tml_plan_check and the memory map use it. */
+    int *share;
 } tml_plan;
 
 void tml_plan_options_default(tml_plan_options *o);
