@@ -4,6 +4,8 @@
  *   POST   /rd?ep=NAME&lt=S&lwm2m=1.1&b=U   payload: link format  -> 2.01, Location-Path rd/<id>
  *   POST   /rd/<id>[?lt=S&b=..]            payload optional      -> 2.04 (registration update)
  *   DELETE /rd/<id>                                              -> 2.02 (de-register)
+ *   GET    /a/<sha256>[.sig]                                     -> 2.05 artifact (Block2) or
+ *                                                                   its Ed25519 signature
  *
  * "/rd" is an ordinary resource. Registration ids are not resources of their own: libcoap's
  * unknown-resource handler receives every other path, and the handlers look the id up in the
@@ -518,6 +520,82 @@ static void hnd_deregister(coap_resource_t *res, coap_session_t *session, const 
     tml_device_clear(&d);
 }
 
+/* ---- artifacts over CoAP: GET /a/<sha256> and /a/<sha256>.sig ---- */
+
+static void release_buf(coap_session_t *session, void *p)
+{
+    (void)session;
+    free(p);
+}
+
+/* Serves an artifact block-wise (Block2, RFC 7959: a device that lost a block asks for that
+ * block again, not for the whole file) or its Ed25519 signature. The file is re-hashed on
+ * every request, so a tampered artifact is never served. The sha256 is the capability: it is
+ * unguessable and only the service hands it out (in a Package URI). */
+static void hnd_get(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
+                    const coap_string_t *query, coap_pdu_t *resp)
+{
+    tml_service *svc = svc_of(session);
+    coap_string_t *path = coap_get_uri_path(req);
+    char peer[64], sha[TML_SHA_HEX], err[300];
+    bool sig = false;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    tml_status st;
+    uint64_t etag = 0;
+    int i;
+    peer_str(session, peer, sizeof peer);
+    if (!path || path->length < 2 + 64 || memcmp(path->s, "a/", 2) != 0 ||
+        !(path->length == 2 + 64 ||
+          (path->length == 2 + 64 + 4 && memcmp(path->s + 66, ".sig", 4) == 0))) {
+        coap_delete_string(path);
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_FOUND);
+        return;
+    }
+    sig = path->length == 2 + 64 + 4;
+    memcpy(sha, path->s + 2, 64);
+    sha[64] = 0;
+    coap_delete_string(path);
+    if (!tml_sha_hex_valid(sha)) {
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_FOUND);
+        return;
+    }
+    st = tml_artifact_read(svc->artifacts_dir, sha, svc->max_artifact_size, &data, &len, err,
+                           sizeof err);
+    if (st != TML_OK) {
+        if (st == TML_ERR_NOT_FOUND) {
+            coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_FOUND);
+        } else {
+            /* TML_ERR_VERIFY: the file on disk no longer matches its name */
+            tml_log("artifact %.16s: %s", sha, err);
+            reply(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR, peer, "artifact unavailable");
+        }
+        return;
+    }
+    {
+        unsigned char e[8];
+        size_t n = 0;
+        if (sodium_hex2bin(e, sizeof e, sha, 16, NULL, &n, NULL) == 0 && n == 8)
+            for (i = 0; i < 8; i++)
+                etag = (etag << 8) | e[i];
+    }
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CONTENT);
+    if (sig) {
+        uint8_t *s = malloc(TML_SIG_BYTES);
+        free(data);
+        if (!s || tml_artifact_sign(svc->sign_sk, sha, s) != TML_OK) {
+            free(s);
+            coap_pdu_set_code(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+            return;
+        }
+        coap_add_data_large_response(res, session, req, resp, query, COAP_MEDIATYPE_APPLICATION_OCTET_STREAM,
+                                     -1, etag, TML_SIG_BYTES, s, release_buf, s);
+        return;
+    }
+    coap_add_data_large_response(res, session, req, resp, query, COAP_MEDIATYPE_APPLICATION_OCTET_STREAM, -1,
+                                 etag, len, data, release_buf, data);
+}
+
 static void hnd_not_allowed(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
                             const coap_string_t *query, coap_pdu_t *resp)
 {
@@ -627,6 +705,7 @@ tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz)
     r = coap_resource_unknown_init2(hnd_not_allowed, 0);
     coap_register_request_handler(r, COAP_REQUEST_POST, hnd_update);
     coap_register_request_handler(r, COAP_REQUEST_DELETE, hnd_deregister);
+    coap_register_request_handler(r, COAP_REQUEST_GET, hnd_get);
     coap_add_resource(ctx, r);
 
     coap_register_response_handler(ctx, on_response);

@@ -2,6 +2,7 @@
  * http.c - the service's HTTP + JSON API for people and scripts (libmicrohttpd + cJSON).
  *
  *   GET    /api/health                      {"status":"ok", "version", counts}
+ *   GET    /api/signing-key                 {"algorithm":"ed25519","public_key":HEX,...}
  *   GET    /api/devices                     {"devices":[...]}   (with node info, current model)
  *   GET    /api/devices/{ep}                one device
  *   GET    /api/models                      {"models":[...]}    (every version)
@@ -267,6 +268,17 @@ static enum MHD_Result get_health(struct MHD_Connection *c, tml_service *svc)
     cJSON_AddNumberToObject(o, "models", nm);
     cJSON_AddNumberToObject(o, "coap_port", svc->coap_bound_port);
     return send_json(c, st == TML_OK ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static enum MHD_Result get_signing_key(struct MHD_Connection *c, tml_service *svc)
+{
+    char hex[2 * TML_SIGN_PK_BYTES + 1];
+    cJSON *o = cJSON_CreateObject();
+    sodium_bin2hex(hex, sizeof hex, svc->sign_pk, sizeof svc->sign_pk);
+    cJSON_AddStringToObject(o, "algorithm", "ed25519");
+    cJSON_AddStringToObject(o, "public_key", hex);
+    cJSON_AddStringToObject(o, "signed_message", "\"TMLAASv1\" || sha256(artifact)");
+    return send_json(c, MHD_HTTP_OK, o);
 }
 
 static enum MHD_Result get_device(struct MHD_Connection *c, tml_service *svc, const char *ep)
@@ -701,6 +713,9 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
     if (strcmp(url, "/api/health") == 0) {
         if (get)
             return get_health(c, svc);
+    } else if (strcmp(url, "/api/signing-key") == 0) {
+        if (get)
+            return get_signing_key(c, svc);
     } else if (strcmp(url, "/api/devices") == 0) {
         if (get) {
             arr = cJSON_CreateArray();

@@ -104,6 +104,7 @@ int tml_serve_main(int argc, char **argv)
     svc->coap_plain = true;
     svc->coaps_port = 5684;
     svc->max_model_size = 16u << 20;
+    svc->max_artifact_size = 64u << 20;
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -178,6 +179,15 @@ int tml_serve_main(int argc, char **argv)
     }
     tml_log("serve: version %s, data directory '%s', store %s%s", TML_VERSION, svc->data_dir,
             svc->store->ops->name, created ? ", new admin token in admin.token" : "");
+    if (tml_signing_key_load_or_create(svc->data_dir, svc->sign_sk, svc->sign_pk, &created, err,
+                                       sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas serve: %s\n", err);
+        tml_store_close(svc->store);
+        free(svc);
+        return 1;
+    }
+    if (created)
+        tml_log("serve: new Ed25519 signing key in signing.key");
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -210,6 +220,7 @@ int tml_serve_main(int argc, char **argv)
     tml_coap_stop(svc);
     tml_store_close(svc->store);
     sodium_memzero(svc->token, sizeof svc->token);
+    sodium_memzero(svc->sign_sk, sizeof svc->sign_sk);
     free(svc);
     if (rc == 0)
         tml_log("serve: stopped");

@@ -47,6 +47,9 @@ typedef struct tml_service {
     int coaps_port;          /* CoAP over DTLS with PSKs; 0 = off */
 
     tml_store *store;
+    uint8_t sign_sk[TML_SIGN_SK_BYTES]; /* DATA_DIR/signing.key */
+    uint8_t sign_pk[TML_SIGN_PK_BYTES];
+    size_t max_artifact_size; /* largest artifact served over CoAP */
 
     /* front ends (owned by http.c and coap.c) */
     void *http;              /* struct MHD_Daemon * */

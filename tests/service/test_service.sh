@@ -118,6 +118,21 @@ check "POST /api/models with token: 201" test "$code" = 201
 SHA=$(sha256sum "$T/tiny.onnx" | cut -d' ' -f1)
 check "upload answers version 1 and the sha256" contains "$(cat "$T/r.json")" "\"version\":1,\"sha256\":\"$SHA\""
 check "artifact stored under its sha256" cmp -s "$DATA/artifacts/$SHA" "$T/tiny.onnx"
+# an artifact fetched block-wise over CoAP (Block2) is byte-identical; its signature is 64 bytes
+{ printf '\x08\x07'; head -c 50000 /dev/urandom; } >"$T/mid.onnx"
+curl -s -o /dev/null -X POST -H "$AUTH" --data-binary @"$T/mid.onnx" "$URL/api/models?name=mid"
+MSHA=$(sha256sum "$T/mid.onnx" | cut -d' ' -f1)
+coap-client-notls -m get -b 64 "$COAP/a/$MSHA" -o "$T/fetched" >/dev/null 2>&1
+check "GET /a/<sha256> over CoAP, 64-byte blocks: identical bytes" cmp -s "$T/fetched" "$T/mid.onnx"
+coap-client-notls -m get "$COAP/a/$MSHA.sig" -o "$T/sig" >/dev/null 2>&1
+check "GET /a/<sha256>.sig: a 64-byte Ed25519 signature" test "$(stat -c %s "$T/sig" 2>/dev/null)" = 64
+check "GET /api/signing-key: ed25519 public key" contains "$(curl -s "$URL/api/signing-key")" '"algorithm":"ed25519","public_key":"'
+out=$(coap-client-notls -m get "$COAP/a/$(printf '0%.0s' $(seq 64))" 2>&1)
+check "GET of an unknown artifact: 4.04" contains "$out" "4.04"
+printf 'X' | dd of="$DATA/artifacts/$MSHA" bs=1 seek=1000 conv=notrunc 2>/dev/null
+out=$(coap-client-notls -m get "$COAP/a/$MSHA" 2>&1)
+check "a tampered artifact file is never served: 5.00" contains "$out" "5.00"
+check "signing.key has mode 0600" test "$(stat -c %a "$DATA/signing.key")" = 600
 head -c 70000 /dev/zero | tr '\0' '\10' >"$T/big.onnx"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "$AUTH" --data-binary @"$T/big.onnx" "$URL/api/models?name=big")
 check "upload over --max-model-size: 413" test "$code" = 413
@@ -173,8 +188,7 @@ else
 fi
 
 # --- kill -9 and restart: nothing lost ---
-kill -9 "$PID"
-wait "$PID" 2>/dev/null
+{ kill -9 "$PID"; wait "$PID"; } 2>/dev/null
 PID=
 start
 out=$(curl -s "$URL/api/devices")
