@@ -61,7 +61,7 @@ typedef struct {
     int64_t size;                /* bytes */
     char *artifact_path;         /* DATA_DIR/artifacts/<sha256> */
     int64_t created;
-} tml_model;
+} tml_model_entry;
 
 typedef enum {
     TML_BUILD_PENDING = 0,
@@ -114,7 +114,7 @@ bool tml_deploy_state_finished(tml_deploy_state s);
 /* Release the heap strings of a record filled by a *_get call (the struct itself is the
  * caller's). Safe on a zeroed record. */
 void tml_device_clear(tml_device *d);
-void tml_model_clear(tml_model *m);
+void tml_model_entry_clear(tml_model_entry *m);
 void tml_build_clear(tml_build *b);
 void tml_deployment_clear(tml_deployment *d);
 
@@ -122,7 +122,7 @@ typedef struct tml_store tml_store;
 
 /* Callbacks of the list functions; return non-zero to stop early. */
 typedef int (*tml_device_fn)(void *ctx, const tml_device *d);
-typedef int (*tml_model_fn)(void *ctx, const tml_model *m);
+typedef int (*tml_model_entry_fn)(void *ctx, const tml_model_entry *m);
 typedef int (*tml_build_fn)(void *ctx, const tml_build *b);
 typedef int (*tml_deployment_fn)(void *ctx, const tml_deployment *d);
 
@@ -149,10 +149,10 @@ typedef struct {
 
     /* Adds a new version of m->name (version = latest + 1); fills m->id, m->version,
      * m->created. */
-    tml_status (*model_add)(tml_store *s, tml_model *m);
+    tml_status (*model_add)(tml_store *s, tml_model_entry *m);
     /* version 0 = the latest. */
-    tml_status (*model_get)(tml_store *s, const char *name, int version, tml_model *out);
-    tml_status (*model_list)(tml_store *s, tml_model_fn fn, void *ctx);
+    tml_status (*model_get)(tml_store *s, const char *name, int version, tml_model_entry *out);
+    tml_status (*model_list)(tml_store *s, tml_model_entry_fn fn, void *ctx);
     /* version 0 = every version; *n = rows deleted (TML_ERR_NOT_FOUND if none). */
     tml_status (*model_delete)(tml_store *s, const char *name, int version, int *n);
     /* Whether any model or build still refers to the artifact sha (before removing its file). */
@@ -215,9 +215,9 @@ tml_status tml_store_device_expire(tml_store *s, int64_t now, tml_device_fn fn, 
                                    int *n);
 tml_status tml_store_device_delete(tml_store *s, const char *endpoint);
 tml_status tml_store_device_list(tml_store *s, tml_device_fn fn, void *ctx);
-tml_status tml_store_model_add(tml_store *s, tml_model *m);
-tml_status tml_store_model_get(tml_store *s, const char *name, int version, tml_model *out);
-tml_status tml_store_model_list(tml_store *s, tml_model_fn fn, void *ctx);
+tml_status tml_store_model_add(tml_store *s, tml_model_entry *m);
+tml_status tml_store_model_get(tml_store *s, const char *name, int version, tml_model_entry *out);
+tml_status tml_store_model_list(tml_store *s, tml_model_entry_fn fn, void *ctx);
 tml_status tml_store_model_delete(tml_store *s, const char *name, int version, int *n);
 tml_status tml_store_artifact_in_use(tml_store *s, const char *sha, bool *in_use);
 tml_status tml_store_build_put(tml_store *s, tml_build *b);

@@ -155,7 +155,7 @@ static cJSON *device_json(const tml_device *d)
     return o;
 }
 
-static cJSON *model_json(const tml_model *m)
+static cJSON *model_json(const tml_model_entry *m)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", m->name);
@@ -216,7 +216,7 @@ static int add_device(void *arr, const tml_device *d)
     cJSON_AddItemToArray((cJSON *)arr, device_json(d));
     return 0;
 }
-static int add_model(void *arr, const tml_model *m)
+static int add_model(void *arr, const tml_model_entry *m)
 {
     cJSON_AddItemToArray((cJSON *)arr, model_json(m));
     return 0;
@@ -260,7 +260,7 @@ static enum MHD_Result get_health(struct MHD_Connection *c, tml_service *svc)
     int nd = 0, nm = 0;
     tml_status st = tml_store_device_list(svc->store, (tml_device_fn)count_one, &nd);
     if (st == TML_OK)
-        st = tml_store_model_list(svc->store, (tml_model_fn)count_one, &nm);
+        st = tml_store_model_list(svc->store, (tml_model_entry_fn)count_one, &nm);
     cJSON_AddStringToObject(o, "status", st == TML_OK ? "ok" : "degraded");
     cJSON_AddStringToObject(o, "version", TML_VERSION);
     cJSON_AddStringToObject(o, "store", svc->store->ops->name);
@@ -310,7 +310,7 @@ static enum MHD_Result post_model(struct MHD_Connection *c, tml_service *svc, re
     const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
     const char *fmt;
     char sha[TML_SHA_HEX], err[512], path[1300];
-    tml_model m, latest;
+    tml_model_entry m, latest;
     tml_status st;
     cJSON *o;
     if (!name || !*name)
@@ -337,10 +337,10 @@ static enum MHD_Result post_model(struct MHD_Connection *c, tml_service *svc, re
         if (same) {
             o = model_json(&latest);
             cJSON_AddBoolToObject(o, "new", false);
-            tml_model_clear(&latest);
+            tml_model_entry_clear(&latest);
             return send_json(c, MHD_HTTP_OK, o);
         }
-        tml_model_clear(&latest);
+        tml_model_entry_clear(&latest);
     }
     memset(&m, 0, sizeof m);
     snprintf(m.name, sizeof m.name, "%s", name);
@@ -366,7 +366,7 @@ typedef struct {
     int n;
 } sha_collect;
 
-static int collect_sha(void *ctx, const tml_model *m)
+static int collect_sha(void *ctx, const tml_model_entry *m)
 {
     sha_collect *sc = (sha_collect *)ctx;
     int i;
@@ -430,7 +430,7 @@ static enum MHD_Result delete_model(struct MHD_Connection *c, tml_service *svc, 
 typedef struct {
     tml_deployment *d;
     int n, cap;
-    const tml_model *m;
+    const tml_model_entry *m;
 } dep_collect;
 
 static int dep_add_device(void *ctx, const tml_device *dev)
@@ -460,7 +460,7 @@ static int dep_add_device(void *ctx, const tml_device *dev)
 static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *svc, req_ctx *rq)
 {
     cJSON *req, *jm, *jv, *jd, *ja, *o, *arr;
-    tml_model m;
+    tml_model_entry m;
     tml_status st;
     dep_collect dc;
     int version = 0, i;
@@ -516,7 +516,7 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
     } else {
         st = tml_store_device_list(svc->store, dep_add_device, &dc);
         if (st == TML_OK && dc.n == 0) {
-            tml_model_clear(&m);
+            tml_model_entry_clear(&m);
             cJSON_Delete(req);
             return send_error(c, MHD_HTTP_CONFLICT, "deployment: no device is online");
         }
@@ -526,7 +526,7 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
         st = tml_store_deployment_add(svc->store, dc.d, dc.n);
     if (st != TML_OK) {
         free(dc.d);
-        tml_model_clear(&m);
+        tml_model_entry_clear(&m);
         return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
     }
     o = cJSON_CreateObject();
@@ -537,7 +537,7 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
                 (long long)dc.d[i].id, m.name, m.version, dc.d[i].device);
     }
     free(dc.d);
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     ret = send_json(c, MHD_HTTP_CREATED, o);
     return ret;
 }
@@ -547,7 +547,7 @@ typedef struct {
     cJSON *arr;
 } name_filter;
 
-static int add_model_named(void *ctx, const tml_model *m)
+static int add_model_named(void *ctx, const tml_model_entry *m)
 {
     name_filter *f = (name_filter *)ctx;
     if (strcmp(m->name, f->name) == 0)

@@ -445,7 +445,7 @@ static tml_status sq_device_list(tml_store *s, tml_device_fn fn, void *ctx)
 
 #define MODEL_COLS "id, name, version, sha256, size, artifact_path, created"
 
-static void model_row(sqlite3_stmt *st, tml_model *m, bool dup)
+static void model_row(sqlite3_stmt *st, tml_model_entry *m, bool dup)
 {
     memset(m, 0, sizeof *m);
     m->id = sqlite3_column_int64(st, 0);
@@ -457,7 +457,7 @@ static void model_row(sqlite3_stmt *st, tml_model *m, bool dup)
     m->created = sqlite3_column_int64(st, 6);
 }
 
-static tml_status sq_model_add(tml_store *s, tml_model *m)
+static tml_status sq_model_add(tml_store *s, tml_model_entry *m)
 {
     tml_status rc;
     sqlite3_stmt *st;
@@ -498,7 +498,7 @@ static tml_status sq_model_add(tml_store *s, tml_model *m)
     return rc;
 }
 
-static tml_status sq_model_get(tml_store *s, const char *name, int version, tml_model *out)
+static tml_status sq_model_get(tml_store *s, const char *name, int version, tml_model_entry *out)
 {
     sqlite3_stmt *st;
     tml_status rc = TML_OK;
@@ -530,7 +530,7 @@ static tml_status sq_model_get(tml_store *s, const char *name, int version, tml_
     return rc;
 }
 
-static tml_status sq_model_list(tml_store *s, tml_model_fn fn, void *ctx)
+static tml_status sq_model_list(tml_store *s, tml_model_entry_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
     tml_status rc = TML_OK;
@@ -542,7 +542,7 @@ static tml_status sq_model_list(tml_store *s, tml_model_fn fn, void *ctx)
         return TML_ERR_IO;
     }
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        tml_model m;
+        tml_model_entry m;
         model_row(st, &m, false);
         if (fn(ctx, &m))
             break;

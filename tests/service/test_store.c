@@ -149,7 +149,7 @@ static void test_device_crud(void **state)
 
 static void add_model(tml_store *s, const char *name, const char *sha, int expect_version)
 {
-    tml_model m;
+    tml_model_entry m;
     memset(&m, 0, sizeof m);
     snprintf(m.name, sizeof m.name, "%s", name);
     snprintf(m.sha256, sizeof m.sha256, "%s", sha);
@@ -164,7 +164,7 @@ static void test_model_build_deploy(void **state)
 {
     char *dir = mktmp();
     tml_store *s = open_store(dir);
-    tml_model m;
+    tml_model_entry m;
     tml_build b, g;
     tml_deployment dep[2], gd;
     tml_device d;
@@ -179,12 +179,12 @@ static void test_model_build_deploy(void **state)
     assert_int_equal(m.version, 2);
     assert_string_equal(m.sha256, "bb");
     assert_string_equal(m.artifact_path, "/x/artifacts/sha");
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     assert_int_equal(tml_store_model_get(s, "mnist", 1, &m), TML_OK);
     assert_string_equal(m.sha256, "aa");
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     assert_int_equal(tml_store_model_get(s, "mnist", 7, &m), TML_ERR_NOT_FOUND);
-    assert_int_equal(tml_store_model_list(s, (tml_model_fn)count_cb, &n), TML_OK);
+    assert_int_equal(tml_store_model_list(s, (tml_model_entry_fn)count_cb, &n), TML_OK);
     assert_int_equal(n, 3);
 
     /* builds: unique per (model sha, profile, compiler version) */
@@ -224,7 +224,7 @@ static void test_model_build_deploy(void **state)
         snprintf(dep[n].model_name, sizeof dep[n].model_name, "mnist");
         dep[n].model_version = m.version;
     }
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     snprintf(dep[0].device, sizeof dep[0].device, "dev1");
     snprintf(dep[1].device, sizeof dep[1].device, "ghost");
     assert_int_equal(tml_store_deployment_add(s, dep, 2), TML_ERR_NOT_FOUND);
@@ -266,7 +266,7 @@ static void test_reopen(void **state)
     char *dir = mktmp();
     tml_store *s = open_store(dir);
     tml_device d;
-    tml_model m;
+    tml_model_entry m;
     tml_deployment dep, gd;
     int n = 0;
     (void)state;
@@ -285,7 +285,7 @@ static void test_reopen(void **state)
     assert_int_equal(count_devices(s), 1);
     assert_int_equal(tml_store_model_get(s, "mnist", 0, &m), TML_OK);
     assert_string_equal(m.sha256, "aa");
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     assert_int_equal(tml_store_deployment_get(s, dep.id, &gd), TML_OK);
     assert_int_equal(gd.state, TML_DEPLOY_PENDING);
     tml_deployment_clear(&gd);
@@ -313,7 +313,7 @@ static void crash_child(const char *dir, int fd)
     int i;
     for (i = 0;; i++) {
         tml_device d;
-        tml_model m;
+        tml_model_entry m;
         tml_deployment dep;
         snprintf(ep, sizeof ep, "dev%d", i);
         fill_device(&d, ep, ep);
