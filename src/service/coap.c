@@ -267,8 +267,10 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
     }
     if (tml_store_device_set_info(svc->store, ep, json, model, sha) != TML_OK)
         tml_log("device '%s': %s", ep, tml_store_error(svc->store));
-    else
+    else {
         tml_log("device '%s': node info %s%s%s", ep, json, model[0] ? ", model " : "", model);
+        tml_builder_kick(svc); /* deployments may have been waiting for this */
+    }
     free(json);
     return COAP_RESPONSE_OK;
 }

@@ -538,6 +538,7 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
     }
     free(dc.d);
     tml_model_entry_clear(&m);
+    tml_builder_kick(svc);
     ret = send_json(c, MHD_HTTP_CREATED, o);
     return ret;
 }

@@ -197,8 +197,10 @@ int tml_serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     stop_requested = 0;
 
-    if (tml_http_start(svc, err, sizeof err) != TML_OK ||
-        tml_coap_start(svc, err, sizeof err) != TML_OK) {
+    if (tml_http_start(svc, err, sizeof err) == TML_OK &&
+        tml_coap_start(svc, err, sizeof err) == TML_OK && tml_builder_start(svc) != TML_OK)
+        snprintf(err, sizeof err, "cannot start the build worker");
+    if (!svc->http || !svc->coap || !svc->builder_running) {
         fprintf(stderr, "tmlaas serve: %s\n", err);
         tml_log("serve: startup failed: %s", err);
         rc = 1;
@@ -217,6 +219,7 @@ int tml_serve_main(int argc, char **argv)
         tml_log("serve: shutting down");
     }
     tml_http_stop(svc);
+    tml_builder_stop(svc);
     tml_coap_stop(svc);
     tml_store_close(svc->store);
     sodium_memzero(svc->token, sizeof svc->token);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include <coap3/coap.h>
@@ -59,6 +60,11 @@ typedef struct tml_service {
     int64_t last_expiry_check;
     tml_node_read reads[TML_READS_MAX];
     unsigned read_next;
+    /* the build worker (builder.c) */
+    pthread_t builder;
+    pthread_mutex_t builder_mu;
+    pthread_cond_t builder_cv;
+    bool builder_stop, builder_kick, builder_running;
     /* the key handed to libcoap by the PSK callback (CoAP loop only) */
     uint8_t psk[TML_PSK_MAX];
     coap_bin_const_t psk_bin;
@@ -91,6 +97,13 @@ int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
 
 /* Lifetime expiry: marks offline every device whose registration has run out; logs each. */
 void tml_service_expire(tml_service *svc);
+
+/* The build worker: compiles pending deployments (see builder.c). kick = look now. */
+tml_status tml_builder_start(tml_service *svc);
+void tml_builder_kick(tml_service *svc);
+void tml_builder_stop(tml_service *svc);
+/* One pass over the unfinished deployments (what the worker runs); returns how many. */
+int tml_builder_run_once(tml_service *svc);
 
 /* Validation shared by the front ends. */
 bool tml_model_name_valid(const char *name);
