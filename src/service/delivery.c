@@ -185,6 +185,16 @@ static int collect(void *ctx, const tml_deployment *d)
     return 0;
 }
 
+/* Whether a delivery to this device is already in progress (one /5/0 per device). */
+static bool device_busy(tml_service *svc, const char *endpoint)
+{
+    int k;
+    for (k = 0; k < TML_DELIVERIES_MAX; k++)
+        if (svc->deliveries[k].deployment && strcmp(svc->deliveries[k].endpoint, endpoint) == 0)
+            return true;
+    return false;
+}
+
 /* Starts a delivery: finds the device's session and writes the Package URI. */
 static void start(tml_service *svc, const tml_deployment *d)
 {
@@ -292,8 +302,8 @@ void tml_delivery_tick(tml_service *svc)
     }
     for (i = 0; i < l.n; i++) {
         tml_delivery *dl = slot_of(svc, l.d[i].id);
-        if (!dl && l.d[i].build_id)
-            start(svc, &l.d[i]);
+        if (!dl && l.d[i].build_id && !device_busy(svc, l.d[i].device))
+            start(svc, &l.d[i]); /* one delivery per device at a time, oldest first */
         else if (dl && dl->step != D_WRITE)
             advance(svc, dl, now);
         else if (dl && !dl->busy)
