@@ -46,8 +46,9 @@ bool tml_node_is_foldable(const tml_graph *g, int node);
  * failure the graph is unchanged apart from the error message (and arena space). */
 tml_status tml_fold_node(tml_graph *g, int node);
 
-/* Folds BatchNormalization (inference) into a preceding Conv/Gemm with constant weights when
- * the conv output has no other reader; otherwise leaves it. */
+/* Folds BatchNormalization (inference), and Mul / Add / Sub by a constant that varies only
+ * along the channel, into a preceding Conv/ConvTranspose/Gemm with constant weights when the
+ * conv output has no other reader; otherwise leaves it. */
 tml_status tml_pass_fold_batchnorm(tml_graph *g);
 
 /* Turns MatMul (2-D) followed by Add of a constant bias [N] or [1, N] into one Gemm when the
