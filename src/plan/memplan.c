@@ -292,7 +292,7 @@ static uint64_t run_search(mp *m, uint64_t start_peak, uint64_t lb)
     if (!best_off)
         return UINT64_MAX;
     iters = 40000000L / ((long)n * n + 1);
-    iters = iters < 50 ? 50 : iters > 3000 ? 3000 : iters;
+    iters = iters < 5 ? 5 : iters > 3000 ? 3000 : iters;
     memcpy(m->cur, m->best_order, (size_t)n * sizeof(int));
     memcpy(m->cur_off, m->best, (size_t)n * sizeof(uint64_t));
     memcpy(best_off, m->best, (size_t)n * sizeof(uint64_t));

@@ -290,8 +290,8 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
     tml_graph *g = b->g;
     int src, dst, i, gdst;
     tml_status st;
-    if (d->alias_of < 0 || d->alias_of >= d->n_in || d->n_out < 1 || d->out[0] < 0 ||
-        d->in[d->alias_of] < 0)
+    if (d->n_in > TML_STEP_MAX_IO || d->n_out > TML_STEP_MAX_IO || d->alias_of < 0 ||
+        d->alias_of >= d->n_in || d->n_out < 1 || d->out[0] < 0 || d->in[d->alias_of] < 0)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "lowering produced no kernel and no view (alias_of %d)",
                                d->alias_of);
