@@ -295,6 +295,10 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "lowering produced no kernel and no view (alias_of %d)",
                                d->alias_of);
+    for (i = 0; i < d->n_out; i++)
+        if (d->out[i] >= g->n_tensors || d->in[d->alias_of] >= g->n_tensors)
+            return tml_node_errorf(g, node, TML_ERR_ARG, "lowering names tensor %d of %d",
+                                   d->out[i], g->n_tensors);
     for (i = 1; i < d->n_out; i++)
         if (d->out[i] >= 0 && !g->tensors[d->out[i]].data && used_later(g, d->out[i], node))
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
