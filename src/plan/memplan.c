@@ -16,9 +16,9 @@
  *                     largest first - the peak step is packed tight before anything else
  *   bestfit-size      largest first, into the smallest gap that fits (not the lowest)
  *   greedy-area       by size x lifetime, largest first
- *   local-search      from the best greedy order, move single buffers earlier in the order
- *                     (preferring those that end at the peak) and keep what does not grow
- *                     the peak; bounded, seeded, deterministic; for instances too big for:
+ *   local-search      (instances too big for the exact search) from the best greedy order,
+ *                     move single buffers earlier in the order, preferring those that end at
+ *                     the peak, and keep what does not grow it; bounded, seeded, deterministic
  *   exact             depth-first search over placements in canonical order (by offset, then
  *                     index); each buffer sits at 0 or on top of a time-overlapping buffer
  *                     placed before it ("gravity": every placement can be pushed down into
@@ -210,7 +210,7 @@ static uint64_t run_greedy(mp *m, int strategy)
     case S_BESTFIT:
         for (i = 0; i < m->n; i++) {
             m->key1[i] = m->size[i];
-            m->key2[i] = (uint64_t)(int64_t)(m->b[i].last - m->b[i].first);
+            m->key2[i] = (uint64_t)((int64_t)m->b[i].last - m->b[i].first);
         }
         break;
     case S_FIRST_USE:
