@@ -48,7 +48,7 @@ static int cf(const char *name, int rank, const int64_t *dims, const float *data
 /* Adds node `name` of op with inputs in[] and n_out fresh outputs named name.0, name.1. */
 static int mk(tml_op op, const char *name, int n_in, const int *in, int n_out)
 {
-    int out[4], i;
+    int out[8], i;
     char tn[64];
     for (i = 0; i < n_out; i++) {
         snprintf(tn, sizeof tn, "%s.%d", name, i);
