@@ -492,7 +492,41 @@ static tml_status shape_unary(tml_graph *g, int node, uint32_t allowed)
     return TML_OK;
 }
 
-/* Lowers a unary op: float32 -> UNARY_F32 with (a, b); integers -> UNARY_<DT> with lo/hi. */
+/* Real value v in the int8 domain of quantization q (per tensor): zp + round(v / scale),
+ * saturated to [-128, 127]. */
+static int32_t quantize_s8(const tml_quant *q, double v)
+{
+    double r = (double)q->zero_point[0] + floor(v / (double)q->scale[0] + 0.5);
+    return r < -128.0 ? -128 : r > 127.0 ? 127 : (int32_t)r;
+}
+
+/*
+ * A quantized int8 Relu or Clip (TFLite RELU, RELU6, RELU_N1_TO_1) is a clamp in the integer
+ * domain when the output has the input's quantization: real bounds [a, b] become
+ * [q(a), q(b)]. Any other quantized unary op, or a requantizing one, is refused.
+ */
+static tml_status quant_clamp(tml_graph *g, int node, const tml_tensor *x, const tml_tensor *y,
+                              int *op, float a, float b, int32_t *lo, int32_t *hi)
+{
+    const tml_quant *qx = x->quant, *qy = y->quant;
+    if (x->dtype != TML_DT_S8 || (*op != TML_UNARY_RELU && *op != TML_UNARY_CLIP) || !qx ||
+        !qy || qx->n != 1 || qy->n != 1 || qx->scale[0] != qy->scale[0] ||
+        qx->zero_point[0] != qy->zero_point[0] || !(qx->scale[0] > 0.0f))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "quantized tensor '%s' needs a quantized kernel",
+                               x->name ? x->name : "?");
+    if (*op == TML_UNARY_RELU) {
+        a = 0.0f;
+        b = FLT_MAX;
+    }
+    *lo = quantize_s8(qx, a);
+    *hi = quantize_s8(qx, b);
+    *op = TML_UNARY_CLIP;
+    return TML_OK;
+}
+
+/* Lowers a unary op: float32 -> UNARY_F32 with (a, b); integers -> UNARY_<DT> with lo/hi;
+ * quantized int8 Relu/Clip -> UNARY_S8 clamping at the quantized bounds (a, b). */
 static tml_status lower_unary(tml_graph *g, int node, tml_step_desc *step, int op, float a,
                               float b, int32_t lo, int32_t hi)
 {
@@ -500,8 +534,10 @@ static tml_status lower_unary(tml_graph *g, int node, tml_step_desc *step, int o
     tml_tensor *x, *y;
     tml_status st;
     if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &x)) ||
-        (st = check_numel(g, node, x)) || (st = check_not_quantized(g, node, x)) ||
-        (st = check_not_quantized(g, node, y)))
+        (st = check_numel(g, node, x)))
+        return st;
+    if (x->dtype != TML_DT_F32 && (x->quant || y->quant) &&
+        (st = quant_clamp(g, node, x, y, &op, a, b, &lo, &hi)))
         return st;
     if (n->act != TML_ACT_NONE)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "fused activation not supported");
@@ -589,7 +625,7 @@ static tml_status clip_bound(tml_graph *g, int node, int i, int *has, double *fv
     *has = 0;
     if (!t)
         return TML_OK;
-    if (t->rank < 0 || t->dtype != x->dtype)
+    if (t->rank < 0 || (t->dtype != x->dtype && !(x->quant && t->dtype == TML_DT_F32)))
         return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                "input '%s' (%s) has dtype '%s', input has '%s'",
                                t->name ? t->name : "?", what, tml_dtype_name(t->dtype),
@@ -697,6 +733,14 @@ tml_status tml_lower_clip(tml_graph *g, int node, tml_step_desc *step)
             return st;
         if (has_lo == 2 || has_hi == 2)
             return lower_clip_runtime(g, node, step, has_lo != 0, has_hi != 0);
+        if (x->quant && x->quant->n == 1) {
+            /* quantized x: integer bounds are quantized values; lower_unary wants reals */
+            const tml_quant *q = x->quant;
+            if (has_lo && tml_node_input(g, n, 1)->dtype != TML_DT_F32)
+                flo = (double)q->scale[0] * (double)(ilo - q->zero_point[0]);
+            if (has_hi && tml_node_input(g, n, 2)->dtype != TML_DT_F32)
+                fhi = (double)q->scale[0] * (double)(ihi - q->zero_point[0]);
+        }
     }
     /* attributes (opset < 11, or an importer of another format) where no input gave a bound */
     if (!has_lo && tml_node_attr(n, "min"))
