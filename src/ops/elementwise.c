@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "tml/qmath.h"
 
 /* ---- dtype sets ---- */
 
@@ -304,6 +305,94 @@ static tml_status shape_broadcast(tml_graph *g, int node, uint32_t allowed)
     return TML_OK;
 }
 
+/* Real value v in the integer domain of a per-tensor quantization, saturated to [lo, hi]. */
+static int32_t quantize_to(const tml_quant *q, double v, int32_t lo, int32_t hi)
+{
+    double r = (double)q->zero_point[0] + round(v / (double)q->scale[0]);
+    return r < (double)lo ? lo : r > (double)hi ? hi : (int32_t)r;
+}
+
+/*
+ * Quantized Add/Sub of int8 or int16 tensors (TFLite models): TFLite-Micro's parameters
+ * (CalculateOpDataAdd): left shift 20 (int8) or 15 (int16), inputs rescaled to twice the larger
+ * input scale, the sum to the output scale; Sub negates input 1's multiplier. The fused
+ * activation becomes the quantized clamp range.
+ */
+static tml_status lower_qadd(tml_graph *g, int node, tml_step_desc *step)
+{
+    tml_node *n = &g->nodes[node];
+    tml_tensor *a, *b, *y;
+    tml_qadd_params *p;
+    const tml_quant *qa, *qb, *qy;
+    int32_t qmin, qmax;
+    double twice_max;
+    tml_status st;
+    if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &a)) ||
+        (st = get_input(g, node, 1, &b)))
+        return st;
+    qa = a->quant;
+    qb = b->quant;
+    qy = y->quant;
+    if (!qa || !qb || !qy || qa->n != 1 || qb->n != 1 || qy->n != 1 ||
+        !(qa->scale[0] > 0.0f) || !(qb->scale[0] > 0.0f) || !(qy->scale[0] > 0.0f))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "quantized Add/Sub needs per-tensor quantization of '%s', '%s' "
+                               "and '%s'", a->name ? a->name : "?", b->name ? b->name : "?",
+                               y->name ? y->name : "?");
+    qmin = y->dtype == TML_DT_S8 ? INT8_MIN : INT16_MIN;
+    qmax = y->dtype == TML_DT_S8 ? INT8_MAX : INT16_MAX;
+    p = tml_graph_alloc(g, sizeof(*p));
+    if (!p)
+        return tml_node_errorf(g, node, TML_ERR_NOMEM, "out of memory");
+    p->rank = y->rank;
+    dims_to_u32(y->rank, y->dims, p->dims);
+    if ((st = bcast_strides(g, node, 0, y->rank, p->a_strides)) ||
+        (st = bcast_strides(g, node, 1, y->rank, p->b_strides)))
+        return st;
+    p->a_offset = -qa->zero_point[0];
+    p->b_offset = -qb->zero_point[0];
+    p->out_offset = qy->zero_point[0];
+    p->left_shift = y->dtype == TML_DT_S8 ? 20 : 15;
+    twice_max = 2.0 * (double)(qa->scale[0] > qb->scale[0] ? qa->scale[0] : qb->scale[0]);
+    tml_q_quantize_multiplier((double)qa->scale[0] / twice_max, &p->a_multiplier, &p->a_shift);
+    tml_q_quantize_multiplier((double)qb->scale[0] / twice_max, &p->b_multiplier, &p->b_shift);
+    tml_q_quantize_multiplier(twice_max / ((double)(1 << p->left_shift) * (double)qy->scale[0]),
+                              &p->out_multiplier, &p->out_shift);
+    if (p->out_shift > 0)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "output scale %g too small for the input scales",
+                               (double)qy->scale[0]);
+    if (n->op == TML_OP_SUB)
+        p->b_multiplier = -p->b_multiplier;
+    switch (n->act) {
+    case TML_ACT_NONE: p->act_min = qmin; p->act_max = qmax; break;
+    case TML_ACT_RELU:
+        p->act_min = quantize_to(qy, 0.0, qmin, qmax);
+        p->act_max = qmax;
+        break;
+    case TML_ACT_CLIP:
+        p->act_min = quantize_to(qy, n->act_a, qmin, qmax);
+        p->act_max = quantize_to(qy, n->act_b, qmin, qmax);
+        break;
+    default:
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "fused activation %d on a quantized Add/Sub", (int)n->act);
+    }
+    step->kernel = y->dtype == TML_DT_S8 ? TML_K_QADD_S8 : TML_K_QADD_S16;
+    step->params = p;
+    step->params_size = sizeof(*p);
+    step->in[0] = n->in[0];
+    step->in[1] = n->in[1];
+    step->n_in = 2;
+    step->out[0] = n->out[0];
+    step->n_out = 1;
+    if (tml_tensor_numel(a) == tml_tensor_numel(y))
+        step->inplace_of = 0;
+    else if (tml_tensor_numel(b) == tml_tensor_numel(y))
+        step->inplace_of = 1;
+    return TML_OK;
+}
+
 static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
 {
     tml_node *n = &g->nodes[node];
@@ -311,8 +400,12 @@ static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
     tml_binary_params *p;
     int i;
     tml_status st;
-    if ((st = get_output(g, node, &y)) || (st = check_numel(g, node, y)) ||
-        (st = check_not_quantized(g, node, y)))
+    if ((st = get_output(g, node, &y)) || (st = check_numel(g, node, y)))
+        return st;
+    if ((n->op == TML_OP_ADD || n->op == TML_OP_SUB) && n->n_in == 2 && y->quant &&
+        (y->dtype == TML_DT_S8 || y->dtype == TML_DT_S16))
+        return lower_qadd(g, node, step);
+    if ((st = check_not_quantized(g, node, y)))
         return st;
     step->kernel = binary_kernel_of(y->dtype);
     if (step->kernel == TML_K_NONE)
