@@ -148,8 +148,19 @@ static tml_status set_out(tml_graph *g, int node, int i, tml_dtype dt, int rank,
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                    "output %d has more than 2^31 elements", i);
     }
-    if (t >= 0)
+    if (t >= 0) {
+        const tml_node *nd = &g->nodes[node];
+        const tml_tensor *x = tml_node_input(g, nd, 0);
+        tml_op op = nd->op;
         tml_tensor_set_shape(&g->tensors[t], dt, rank, dims);
+        /* ops that keep the meaning of every axis keep an NHWC layout mark */
+        if (x && x->rank == rank &&
+            (op == TML_OP_IDENTITY || op == TML_OP_DROPOUT || op == TML_OP_PAD ||
+             op == TML_OP_SLICE || op == TML_OP_CAST || op == TML_OP_RESIZE ||
+             op == TML_OP_UPSAMPLE || op == TML_OP_CONCAT || op == TML_OP_DEPTH_TO_SPACE ||
+             op == TML_OP_SPACE_TO_DEPTH))
+            g->tensors[t].layout = x->layout;
+    }
     return TML_OK;
 }
 
@@ -1475,19 +1486,23 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
 {
     const tml_node *n = &g->nodes[node];
     int64_t b = tml_node_attr_int(n, "blocksize", 0), N, C, H, W;
-    int d2s = n->op == TML_OP_DEPTH_TO_SPACE;
+    int d2s = n->op == TML_OP_DEPTH_TO_SPACE, nhwc;
     tml_tensor *x;
     tml_status st = need_input(g, node, 0, "input", &x);
     if (st)
         return st;
     *px = x;
     if (x->rank != 4)
-        return tml_node_errorf(g, node, TML_ERR_SHAPE, "input must be 4-D NCHW, has rank %d",
+        return tml_node_errorf(g, node, TML_ERR_SHAPE, "input must be 4-D, has rank %d",
                                x->rank);
     if (b < 1 || b > 0xffff)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "attribute 'blocksize' %lld is invalid",
                                (long long)b);
-    N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    nhwc = x->layout == TML_LAYOUT_NHWC;
+    N = x->dims[0];
+    C = x->dims[nhwc ? 3 : 1];
+    H = x->dims[nhwc ? 1 : 2];
+    W = x->dims[nhwc ? 2 : 3];
     if (d2s && (H * b > 0x7fffffff || W * b > 0x7fffffff))
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "output of %lld x %lld by blocksize "
                                "%lld is too large", (long long)H, (long long)W, (long long)b);
@@ -1502,6 +1517,17 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                    "channels %lld not divisible by blocksize^2 = %lld",
                                    (long long)C, (long long)(b * b));
+        if (nhwc) { /* TFLite: (N, H, W, b, b, c) -> (N, H, b, W, b, c), DCR order */
+            int64_t v[6] = {N, H, W, b, b, c};
+            int q[6] = {0, 1, 3, 2, 4, 5};
+            if (crd)
+                return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                       "mode 'CRD' with NHWC layout");
+            out_dims[0] = N, out_dims[1] = H * b, out_dims[2] = W * b, out_dims[3] = c;
+            memcpy(view, v, sizeof v);
+            memcpy(perm, q, sizeof q);
+            return TML_OK;
+        }
         out_dims[0] = N, out_dims[1] = c, out_dims[2] = H * b, out_dims[3] = W * b;
         if (crd) { /* (N, c, b, b, H, W) -> (N, c, H, b, W, b) */
             int64_t v[6] = {N, c, b, b, H, W};
@@ -1519,6 +1545,14 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                    "height %lld or width %lld not divisible by blocksize %lld",
                                    (long long)H, (long long)W, (long long)b);
+        if (nhwc) { /* TFLite: (N, H/b, b, W/b, b, C) -> (N, H/b, W/b, b, b, C) */
+            int64_t v[6] = {N, H / b, b, W / b, b, C};
+            int q[6] = {0, 1, 3, 2, 4, 5};
+            out_dims[0] = N, out_dims[1] = H / b, out_dims[2] = W / b, out_dims[3] = C * b * b;
+            memcpy(view, v, sizeof v);
+            memcpy(perm, q, sizeof q);
+            return TML_OK;
+        }
         out_dims[0] = N, out_dims[1] = C * b * b, out_dims[2] = H / b, out_dims[3] = W / b;
         { /* (N, C, H/b, b, W/b, b) -> (N, b, b, C, H/b, W/b) */
             int64_t v[6] = {N, C, H / b, b, W / b, b};

@@ -317,6 +317,30 @@ static void test_d2s_crd_two_channels(void **state)
     tml_graph_free(g);
 }
 
+static void test_depth_space_nhwc(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int x, n;
+    (void)state;
+    g->opset = 13;
+    /* NHWC x (1, 1, 2, 4) as a TFLite importer marks it: DCR order on the last axis */
+    x = tev_const(g, "x", TML_DT_F32, 4, (int64_t[]){1, 1, 2, 4}, (float[]){0, 1, 2, 3, 4, 5, 6, 7});
+    g->tensors[x].layout = TML_LAYOUT_NHWC;
+    n = mk_node(g, TML_OP_DEPTH_TO_SPACE, "d2s_nhwc", 1, &x, 1);
+    attr_i(g, n, "blocksize", 2);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_shape(g, n, 4, (int64_t[]){1, 2, 4, 1});
+    assert_int_equal(out0(g, n)->layout, TML_LAYOUT_NHWC);
+    assert_f32(out0(g, n), 8, (float[]){0, 1, 4, 5, 2, 3, 6, 7});
+    x = out0(g, n) - g->tensors;
+    n = mk_node(g, TML_OP_SPACE_TO_DEPTH, "s2d_nhwc", 1, &x, 1);
+    attr_i(g, n, "blocksize", 2);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_shape(g, n, 4, (int64_t[]){1, 1, 2, 4});
+    assert_f32(out0(g, n), 8, (float[]){0, 1, 2, 3, 4, 5, 6, 7});
+    tml_graph_free(g);
+}
+
 /* Cases the fuzzer found: extreme values end in errors or correct empty results. */
 static void test_fuzz_regressions(void **state)
 {
@@ -367,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_gather_kernel_bad_runtime_index),
         cmocka_unit_test(test_depth_space),
         cmocka_unit_test(test_d2s_crd_two_channels),
+        cmocka_unit_test(test_depth_space_nhwc),
         cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
