@@ -122,7 +122,8 @@ static int out_tensor(tml_graph *g, int node, int i)
 }
 
 /* Sets output i's shape (if the output is present; -1 = unknown dim). Refuses shapes of
- * more than 2^31 - 1 elements: kernels count elements and bytes in 32 bits, and no MCU holds more. */
+ * more than 2^31 - 1 elements: kernels count elements and bytes in 32 bits, and no MCU
+ * holds more. */
 static tml_status set_out(tml_graph *g, int node, int i, tml_dtype dt, int rank,
                           const int64_t *dims)
 {
@@ -441,8 +442,8 @@ tml_status tml_shape_dropout(tml_graph *g, int node)
     if (st)
         return st;
     /* mask: bool from opset 10, the input's type before */
-    return set_out(g, node, 1, g->opset > 0 && g->opset < 10 ? x->dtype : TML_DT_BOOL, x->rank,
-            x->dims);
+    return set_out(g, node, 1, g->opset > 0 && g->opset < 10 ? x->dtype : TML_DT_BOOL,
+                   x->rank, x->dims);
 }
 
 tml_status tml_lower_dropout(tml_graph *g, int node, tml_step_desc *step)

@@ -324,7 +324,8 @@ static void test_depth_space_nhwc(void **state)
     (void)state;
     g->opset = 13;
     /* NHWC x (1, 1, 2, 4) as a TFLite importer marks it: DCR order on the last axis */
-    x = tev_const(g, "x", TML_DT_F32, 4, (int64_t[]){1, 1, 2, 4}, (float[]){0, 1, 2, 3, 4, 5, 6, 7});
+    x = tev_const(g, "x", TML_DT_F32, 4, (int64_t[]){1, 1, 2, 4},
+                  (float[]){0, 1, 2, 3, 4, 5, 6, 7});
     g->tensors[x].layout = TML_LAYOUT_NHWC;
     n = mk_node(g, TML_OP_DEPTH_TO_SPACE, "d2s_nhwc", 1, &x, 1);
     attr_i(g, n, "blocksize", 2);
