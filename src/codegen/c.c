@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "codegen/params_fields.h"
 #include "codegen/runtime_sources.h"
 #include "codegen/strbuf.h"
 #include "tml/codegen.h"
@@ -320,6 +321,18 @@ static void element_literal(tml_sb *b, tml_dtype dt, const uint8_t *p)
     }
 }
 
+/* True if some step reads plan tensor t (a constant no step reads would be an unused
+ * variable, e.g. a zero-sized folded output whose copy was elided). */
+static bool tensor_is_read(const tml_plan *p, int t)
+{
+    int s, k;
+    for (s = 0; s < p->n_steps; s++)
+        for (k = 0; k < p->steps[s].n_in; k++)
+            if (p->steps[s].in[k] == t)
+                return true;
+    return false;
+}
+
 static void emit_weights(tml_sb *b, const tml_plan *p, const name_table *nt)
 {
     int t;
@@ -328,7 +341,7 @@ static void emit_weights(tml_sb *b, const tml_plan *p, const name_table *nt)
         const tml_plan_tensor *pt = &p->tensors[t];
         size_t es = tml_dtype_size(pt->dtype), n, i;
         char nm[160], sh[128];
-        if (pt->storage != TML_STORE_CONST)
+        if (pt->storage != TML_STORE_CONST || !tensor_is_read(p, t))
             continue;
         if (!any)
             tml_sb_printf(b, "/* ---- weights: one static const array per constant tensor ---- */\n\n");
@@ -375,25 +388,83 @@ static void word_literal(tml_sb *b, uint32_t w)
     }
 }
 
+#define MAX_PARAM_FIELDS 128
+
+/* The fields of step st's params struct if they can be named (their words add up to the
+ * struct's size), else -1. */
+static int step_fields(const tml_plan_step *st, tml_param_field *f)
+{
+    int n = tml_params_fields(kernel_params_type[st->kernel], f, MAX_PARAM_FIELDS), i;
+    uint32_t words = 0;
+    if (n <= 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        words += (uint32_t)f[i].count;
+    return words * 4 == st->params_size ? n : -1;
+}
+
+static void field_value(tml_sb *b, tml_field_type type, uint32_t w)
+{
+    if (type == TML_FIELD_F32) {
+        float v;
+        memcpy(&v, &w, 4);
+        real_literal(b, v, true);
+    } else if (type == TML_FIELD_U32) {
+        tml_sb_printf(b, "%luu", (unsigned long)w);
+    } else if (w == 0x80000000u) {
+        tml_sb_printf(b, "(-2147483647 - 1)");
+    } else {
+        tml_sb_printf(b, "%ld", (long)(int32_t)w);
+    }
+}
+
+/* Params of every step: by field name (designated initializers) where the struct can be
+ * parsed from the runtime headers, else as a union of the struct with its 4-byte words. */
 static void emit_params(tml_sb *b, const tml_plan *p)
 {
+    tml_param_field *fields = malloc(MAX_PARAM_FIELDS * sizeof(*fields));
     int s;
     if (p->n_steps)
-        tml_sb_printf(b, "/* ---- kernel parameters: the params struct of each step, given as its\n"
-                         " * 4-byte words (every params field is a 4-byte int or float) ---- */\n\n");
+        tml_sb_printf(b, "/* ---- kernel parameters: one params struct per step ---- */\n\n");
     for (s = 0; s < p->n_steps; s++) {
         const tml_plan_step *st = &p->steps[s];
+        const uint8_t *words = (const uint8_t *)st->params;
         uint32_t nw = st->params_size / 4, i;
+        int nf = fields ? step_fields(st, fields) : -1, k, j;
         char title[256];
         if (!nw)
             continue;
         step_title(p, s, title, sizeof(title));
-        tml_sb_printf(b, "/* step %d%s: %s */\n", s, title, kernel_params_type[st->kernel]);
+        if (nf > 0) {
+            tml_sb_printf(b, "/* step %d%s */\nstatic const %s P%d = {\n", s, title,
+                          kernel_params_type[st->kernel], s);
+            for (k = 0, i = 0; k < nf; k++) {
+                const tml_param_field *fk = &fields[k];
+                int row = fk->ndim == 2 ? fk->dim[1] : fk->count;
+                tml_sb_printf(b, "    .%s = %s", fk->name, fk->ndim == 2 ? "{\n        " : "");
+                for (j = 0; j < fk->count; j++, i++) {
+                    uint32_t w;
+                    memcpy(&w, words + 4 * i, 4);
+                    if (fk->array && j % row == 0)
+                        tml_sb_printf(b, "%s{", j ? ",\n        " : "");
+                    else if (j)
+                        tml_sb_printf(b, ", ");
+                    field_value(b, fk->type, w);
+                    if (fk->array && j % row == row - 1)
+                        tml_sb_printf(b, "}");
+                }
+                tml_sb_printf(b, "%s%s\n", fk->ndim == 2 ? "\n    }" : "", k + 1 < nf ? "," : "");
+            }
+            tml_sb_printf(b, "};\n\n");
+            continue;
+        }
+        tml_sb_printf(b, "/* step %d%s: %s as its 4-byte words */\n", s, title,
+                      kernel_params_type[st->kernel]);
         tml_sb_printf(b, "static const union {\n    uint32_t w[%lu];\n    %s p;\n} P%d = {{",
                       (unsigned long)nw, kernel_params_type[st->kernel], s);
         for (i = 0; i < nw; i++) {
             uint32_t w;
-            memcpy(&w, (const uint8_t *)st->params + 4 * i, 4);
+            memcpy(&w, words + 4 * i, 4);
             tml_sb_printf(b, i % 6 == 0 ? "\n    " : " ");
             word_literal(b, w);
             if (i + 1 < nw)
@@ -401,6 +472,7 @@ static void emit_params(tml_sb *b, const tml_plan *p)
         }
         tml_sb_printf(b, "\n}};\n\n");
     }
+    free(fields);
 }
 
 /* ---- model.c / model.h / main.c ---- */
@@ -497,6 +569,7 @@ static void emit_source(tml_sb *b, const tml_plan *p, const name_table *nt, cons
 {
     char arena[64];
     int s, j;
+    tml_param_field *fields = malloc(MAX_PARAM_FIELDS * sizeof(*fields));
     snprintf(arena, sizeof(arena), "%s_arena", pre);
     emit_banner(b, "model.c", p, hash_hex);
     tml_sb_printf(b, " *\n * Every buffer lives in %s (offsets planned at compile time); each "
@@ -557,7 +630,9 @@ static void emit_source(tml_sb *b, const tml_plan *p, const name_table *nt, cons
         if (!st->n_out)
             tml_sb_printf(b, "0");
         tml_sb_printf(b, "};\n        tml_%s(", ki->name);
-        if (st->params_size)
+        if (st->params_size && fields && step_fields(st, fields) > 0)
+            tml_sb_printf(b, "&P%d, ", s);
+        else if (st->params_size)
             tml_sb_printf(b, "&P%d.p, ", s);
         else
             tml_sb_printf(b, "0, ");
@@ -570,6 +645,7 @@ static void emit_source(tml_sb *b, const tml_plan *p, const name_table *nt, cons
         tml_sb_printf(b, ");\n    }\n");
     }
     tml_sb_printf(b, "    return 0;\n}\n");
+    free(fields);
 }
 
 static void emit_harness(tml_sb *b, const char *pre, const char *PRE)

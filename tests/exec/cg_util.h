@@ -91,8 +91,8 @@ static inline int cg_compile_and_compare(const tml_plan *p, const void *const *i
         return -1;
     if (cg_have("arm-none-eabi-gcc")) {
         snprintf(cmd, sizeof(cmd),
-                 "cd %s && arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard "
-                 "-mfpu=fpv4-sp-d16 " CG_CFLAGS " -I . -c model.c tml/*.c",
+                 "cd %s && arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb "
+                 CG_CFLAGS " -I . -c model.c tml/*.c",
                  dir);
         if (cg_run(cmd) != 0)
             return -1;

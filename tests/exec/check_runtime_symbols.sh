@@ -47,7 +47,8 @@ while read -r line; do
     case "$sect" in
     .data.rel.ro*|.rodata*) ;;
     .data*|.bss*|*COM*|.tbss*|.tdata*)
-        case "$name" in __asan*|__ubsan*|__sancov*|.L*|__odr_asan*|__profc*|__profd*|___asan*) continue ;; esac
+        # (__unnamed_N: clang's UBSan type descriptors)
+        case "$name" in __asan*|__ubsan*|__sancov*|.L*|__odr_asan*|__profc*|__profd*|___asan*|__unnamed_*) continue ;; esac
         echo "FAIL: $obj defines mutable global '$name' in $sect"; bad=1 ;;
     esac
 done < <(objdump -t "$LIB" 2>/dev/null)
