@@ -5,7 +5,8 @@
 #
 # For each BUILD_DIR/fuzz_* binary, a seed directory is built from the shared corpus as fits the
 # target's name (onnx -> model.onnx files, pb -> test_data_set .pb files, npy -> a few generated
-# .npy files plus any in the corpus, tflite -> .tflite files, package/pkg -> .tmlpkg files). A
+# .npy files plus any in the corpus, tflite -> .tflite files, package/pkg -> .tmlpkg files with
+# a mode byte), plus the files in fuzz/seeds/<target without fuzz_>/ if that folder exists. A
 # target with no seeds runs unseeded. Each runs with -max_total_time=SECONDS -rss_limit_mb=2048;
 # findings (crash-*, oom-*, timeout-*) land in BUILD_DIR/fuzz-out/<target>/. Exit status is
 # non-zero if any fuzzer found something. No network, no installs.
@@ -88,11 +89,19 @@ for bin in "${fuzzers[@]}"; do
         *pb*) copy_seeds "$seeds" -name '*.pb' -path '*test_data_set_*' ;;
         *tflite*) copy_seeds "$seeds" -name '*.tflite' ;;
         *package* | *pkg*)
-            copy_seeds "$seeds" -name '*.tmlpkg'
-            find "$SRC/tests" "$BUILD" -name '*.tmlpkg' -size -1024k 2>/dev/null |
-                while IFS= read -r f; do cp "$f" "$seeds/"; done
+            # fuzz_package reads a mode byte first (even: bytes as they are, odd: hash fixed up)
+            find "$CORPUS" "$SRC/tests" "$BUILD" -name '*.tmlpkg' -size -1024k 2>/dev/null |
+                while IFS= read -r f; do
+                    b=$(basename "$f")
+                    { printf '\000'; cat "$f"; } >"$seeds/m0-$b"
+                    { printf '\001'; cat "$f"; } >"$seeds/m1-$b"
+                done
             ;;
     esac
+    # checked-in seeds of a target: fuzz/seeds/<name without fuzz_>/
+    if [ -d "$SRC/fuzz/seeds/${name#fuzz_}" ]; then
+        cp "$SRC/fuzz/seeds/${name#fuzz_}"/* "$seeds/" 2>/dev/null || true
+    fi
     n_seeds=$(find "$seeds" -type f | wc -l)
     echo "== $name: ${SECONDS_EACH}s, $n_seeds seed files"
     dirs=("$work/corpus")

@@ -15,11 +15,12 @@
 #include "tml/ir.h"
 
 /* Imports an ONNX ModelProto from memory into g (which must be empty). `source` names the
- * file in messages. Opsets 7 and later of the default domain. */
+ * file in messages. Any opset of the default domain is accepted (g->opset records it; the
+ * corpus has opset 6 models); ops of other domains are reported as unsupported. */
 tml_status tml_import_onnx(tml_graph *g, const uint8_t *data, size_t size, const char *source);
 
-/* Imports a TensorFlow Lite flatbuffer from memory into g (which must be empty). Until the
- * TFLite importer lands, src/import/tflite_stub.c answers TML_ERR_UNSUPPORTED. */
+/* Imports subgraph 0 of a TensorFlow Lite flatbuffer from memory into g (which must be
+ * empty); see src/import/tflite.c. */
 tml_status tml_import_tflite(tml_graph *g, const uint8_t *data, size_t size, const char *source);
 
 /* Reads the file and calls the importer its contents call for (ONNX, or TFLite when that

@@ -23,7 +23,7 @@ typedef struct {
 } tml_mem_buf;
 
 typedef struct {
-    const char *name; /* "greedy-size", "greedy-first-use", "greedy-conflicts", "exact" */
+    const char *name; /* "greedy-size", ..., "local-search", "exact" (tml_mem_strategy_name) */
     uint32_t peak;
     bool optimal;     /* proven optimal (exact search finished, or peak == lower bound) */
 } tml_mem_attempt;
@@ -48,7 +48,8 @@ bool tml_mem_check(const tml_mem_buf *bufs, int n, uint32_t arena_size, char *er
 /* ---- additions (planner helper) ---- */
 
 /* The strategies tml_mem_plan tries, in order: "greedy-size", "greedy-first-use",
- * "greedy-conflicts", "greedy-breadth", "bestfit-size", "greedy-area", "exact".
+ * "greedy-conflicts", "greedy-breadth", "bestfit-size", "greedy-area", then (if none reached
+ * the lower bound) "exact" when the instance is small enough, else "local-search".
  * Returns the name of strategy i, or NULL if i is out of range. */
 const char *tml_mem_strategy_name(int i);
 int tml_mem_strategy_count(void);

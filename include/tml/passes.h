@@ -17,6 +17,8 @@ typedef struct {
     bool fold_batchnorm;   /* default true */
     bool fuse_activations; /* default true */
     bool remove_dead;      /* default true */
+    bool fuse_bias;        /* MatMul + constant-bias Add -> Gemm; default true */
+    bool fuse_pad;         /* zero Pad of spatial dims -> the next Conv's pads; default true */
 } tml_pass_options;
 
 void tml_pass_options_default(tml_pass_options *o);
@@ -48,6 +50,14 @@ tml_status tml_fold_node(tml_graph *g, int node);
  * the conv output has no other reader; otherwise leaves it. */
 tml_status tml_pass_fold_batchnorm(tml_graph *g);
 
+/* Turns MatMul (2-D) followed by Add of a constant bias [N] or [1, N] into one Gemm when the
+ * MatMul output has no other reader. */
+tml_status tml_pass_fuse_bias(tml_graph *g);
+
+/* Adds an explicit zero Pad of the spatial dimensions (constant mode, value 0) to the pads of
+ * the Conv it feeds, when the padded tensor has no other reader: no padded copy in RAM. */
+tml_status tml_pass_fuse_pad(tml_graph *g);
+
 /* Folds Relu / Clip / LeakyRelu / Sigmoid / Tanh / HardSwish into the producing op's `act`
  * when the producer accepts it (tml_op_accepts_act) and has no other reader. */
 tml_status tml_pass_fuse_activations(tml_graph *g);
@@ -56,8 +66,8 @@ bool tml_op_accepts_act(tml_op op);
 /* Marks dead every node none of whose outputs reaches a graph output. */
 tml_status tml_pass_remove_dead(tml_graph *g);
 
-/* infer shapes -> fold constants -> fold batch-norm -> fuse activations -> remove dead,
- * with a verify after each. */
+/* infer shapes -> fold constants -> fuse bias -> fuse pad -> fold batch-norm -> fuse
+ * activations -> remove dead, with a verify after each. */
 tml_status tml_passes_run(tml_graph *g, const tml_pass_options *o);
 
 #endif /* TML_PASSES_H */

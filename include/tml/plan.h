@@ -46,7 +46,8 @@ typedef struct {
     int out[TML_PLAN_MAX_IO];
     uint32_t scratch_offset;  /* arena offset of this step's scratch (if scratch_bytes) */
     uint32_t scratch_bytes;
-    int node;                 /* source graph node, for names and comments */
+    int node;                 /* source graph node, for names and comments; -1 for the copy
+                                 of a folded (constant) graph output that has no producer */
 } tml_plan_step;
 
 typedef struct {

@@ -14,6 +14,8 @@ void tml_argmax_f32(const void *params, const void *const *in, void *const *out,
     int64_t *y = (int64_t *)out[0];        /* (outer, inner) */
     uint32_t o, j, k;
     (void)scratch;
+    if ((uint64_t)p->outer * p->inner == 0)
+        return; /* nothing to write; also bounds the loops when one factor is 0 */
     for (o = 0; o < p->outer; o++) {
         for (k = 0; k < p->inner; k++) {
             const float *row = x + (uint64_t)o * p->n * p->inner + k; /* stride inner */

@@ -11,17 +11,6 @@
 #include "tml/kernels.h"
 #include "tml/nn_check.h"
 
-/* Positions j in [0, k) with lo <= start + j*dil < hi. */
-static inline int32_t avgpool_count(int32_t start, int32_t k, int32_t dil, int32_t lo, int32_t hi)
-{
-    int32_t j, c = 0;
-    for (j = 0; j < k; j++) {
-        int32_t v = start + j * dil;
-        c += v >= lo && v < hi;
-    }
-    return c;
-}
-
 void tml_avgpool_f32(const void *params, const void *const *in, void *const *out, void *scratch)
 {
     const tml_pool_params *p = (const tml_pool_params *)params;
@@ -41,35 +30,30 @@ void tml_avgpool_f32(const void *params, const void *const *in, void *const *out
                     const int32_t d0 = od * p->stride[0] - p->pad[0];
                     const int32_t h0 = oh * p->stride[1] - p->pad[1];
                     const int32_t w0 = ow * p->stride[2] - p->pad[2];
+                    int32_t kd0, kd1, kh0, kh1, kw0, kw1, count;
                     float sum = 0.0f;
-                    int32_t count;
-                    for (kd = 0; kd < p->kernel[0]; kd++) {
-                        const int32_t id = d0 + kd * p->dilation[0];
-                        if (id < 0 || id >= ID)
-                            continue;
-                        for (kh = 0; kh < p->kernel[1]; kh++) {
-                            const int32_t ih = h0 + kh * p->dilation[1];
-                            if (ih < 0 || ih >= IH)
-                                continue;
-                            for (kw = 0; kw < p->kernel[2]; kw++) {
-                                const int32_t iw = w0 + kw * p->dilation[2];
-                                if (iw < 0 || iw >= IW)
-                                    continue;
-                                sum += xc[((size_t)id * IH + ih) * IW + iw];
-                            }
+                    tml_nn_window(d0, p->kernel[0], p->dilation[0], ID, &kd0, &kd1);
+                    tml_nn_window(h0, p->kernel[1], p->dilation[1], IH, &kh0, &kh1);
+                    tml_nn_window(w0, p->kernel[2], p->dilation[2], IW, &kw0, &kw1);
+                    for (kd = kd0; kd < kd1; kd++)
+                        for (kh = kh0; kh < kh1; kh++) {
+                            const float *xr = xc + ((size_t)(d0 + kd * p->dilation[0]) * IH +
+                                                    (size_t)(h0 + kh * p->dilation[1])) *
+                                                       IW;
+                            for (kw = kw0; kw < kw1; kw++)
+                                sum += xr[w0 + kw * p->dilation[2]];
                         }
+                    count = (kd1 - kd0) * (kh1 - kh0) * (kw1 - kw0);
+                    if (p->count_include_pad) { /* taps inside [-pad, in + pad_end) */
+                        int32_t a0, a1, b0, b1, c0, c1;
+                        tml_nn_window(d0 + p->pad[0], p->kernel[0], p->dilation[0],
+                                      ID + p->pad[0] + p->pad_end[0], &a0, &a1);
+                        tml_nn_window(h0 + p->pad[1], p->kernel[1], p->dilation[1],
+                                      IH + p->pad[1] + p->pad_end[1], &b0, &b1);
+                        tml_nn_window(w0 + p->pad[2], p->kernel[2], p->dilation[2],
+                                      IW + p->pad[2] + p->pad_end[2], &c0, &c1);
+                        count = (a1 - a0) * (b1 - b0) * (c1 - c0);
                     }
-                    if (p->count_include_pad)
-                        count = avgpool_count(d0, p->kernel[0], p->dilation[0], -p->pad[0],
-                                              ID + p->pad_end[0]) *
-                                avgpool_count(h0, p->kernel[1], p->dilation[1], -p->pad[1],
-                                              IH + p->pad_end[1]) *
-                                avgpool_count(w0, p->kernel[2], p->dilation[2], -p->pad[2],
-                                              IW + p->pad_end[2]);
-                    else
-                        count = avgpool_count(d0, p->kernel[0], p->dilation[0], 0, ID) *
-                                avgpool_count(h0, p->kernel[1], p->dilation[1], 0, IH) *
-                                avgpool_count(w0, p->kernel[2], p->dilation[2], 0, IW);
                     y[o] = tml_act_f32(p->act, p->act_a, p->act_b,
                                        count > 0 ? sum / (float)count : 0.0f);
                 }
@@ -93,7 +77,8 @@ tml_status tml_avgpool_f32_check(const void *params, uint32_t params_size,
     for (i = 0; i < 3; i++) {
         if (!tml_nn_axis_ok(p->in[i], p->out[i], p->kernel[i], p->stride[i], p->pad[i],
                             p->dilation[i]) ||
-            !tml_nn_in_range(p->pad_end[i], 0) || p->in[i] + p->pad_end[i] > TML_NN_LIM)
+            !tml_nn_in_range(p->pad_end[i], 0) ||
+            p->in[i] + p->pad[i] + p->pad_end[i] > TML_NN_LIM)
             return TML_ERR_FORMAT;
         in_plane = tml_nn_mul(in_plane, (uint64_t)p->in[i]);
         out_plane = tml_nn_mul(out_plane, (uint64_t)p->out[i]);

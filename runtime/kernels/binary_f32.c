@@ -60,8 +60,10 @@ void tml_binary_f32(const void *params, const void *const *in, void *const *out,
     } else {
         for (i = 0; i < n; i++) {
             float acc = ((const float *)in[0])[off[0]];
-            for (k = 1; k < p->n_in; k++)
-                acc = tml_binop_f32(p->op, acc, ((const float *)in[k])[off[k]]);
+            for (k = 1; k < p->n_in; k++) {
+                float v = ((const float *)in[k])[off[k]];
+                acc = tml_binop_f32(tml_binary_fold_op(p->op, k), acc, v);
+            }
             y[i] = acc;
             tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
         }

@@ -20,8 +20,10 @@ void tml_binary_f64(const void *params, const void *const *in, void *const *out,
     (void)scratch;
     for (i = 0; i < n; i++) {
         double acc = ((const double *)in[0])[off[0]];
-        for (k = 1; k < p->n_in; k++)
-            acc = tml_binop_f64(p->op, acc, ((const double *)in[k])[off[k]]);
+        for (k = 1; k < p->n_in; k++) {
+            double v = ((const double *)in[k])[off[k]];
+            acc = tml_binop_f64(tml_binary_fold_op(p->op, k), acc, v);
+        }
         y[i] = acc;
         tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
     }

@@ -20,8 +20,10 @@ void tml_binary_s16(const void *params, const void *const *in, void *const *out,
     (void)scratch;
     for (i = 0; i < n; i++) {
         int16_t acc = ((const int16_t *)in[0])[off[0]];
-        for (k = 1; k < p->n_in; k++)
-            acc = (int16_t)tml_binop_i32(p->op, acc, ((const int16_t *)in[k])[off[k]]);
+        for (k = 1; k < p->n_in; k++) {
+            int16_t v = ((const int16_t *)in[k])[off[k]];
+            acc = (int16_t)tml_binop_i32(tml_binary_fold_op(p->op, k), acc, v);
+        }
         y[i] = acc;
         tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
     }

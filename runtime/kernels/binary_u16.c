@@ -20,8 +20,10 @@ void tml_binary_u16(const void *params, const void *const *in, void *const *out,
     (void)scratch;
     for (i = 0; i < n; i++) {
         uint16_t acc = ((const uint16_t *)in[0])[off[0]];
-        for (k = 1; k < p->n_in; k++)
-            acc = (uint16_t)tml_binop_u32(p->op, acc, ((const uint16_t *)in[k])[off[k]]);
+        for (k = 1; k < p->n_in; k++) {
+            uint16_t v = ((const uint16_t *)in[k])[off[k]];
+            acc = (uint16_t)tml_binop_u32(tml_binary_fold_op(p->op, k), acc, v);
+        }
         y[i] = acc;
         tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
     }

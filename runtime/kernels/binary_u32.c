@@ -20,8 +20,10 @@ void tml_binary_u32(const void *params, const void *const *in, void *const *out,
     (void)scratch;
     for (i = 0; i < n; i++) {
         uint32_t acc = ((const uint32_t *)in[0])[off[0]];
-        for (k = 1; k < p->n_in; k++)
-            acc = (uint32_t)tml_binop_u32(p->op, acc, ((const uint32_t *)in[k])[off[k]]);
+        for (k = 1; k < p->n_in; k++) {
+            uint32_t v = ((const uint32_t *)in[k])[off[k]];
+            acc = (uint32_t)tml_binop_u32(tml_binary_fold_op(p->op, k), acc, v);
+        }
         y[i] = acc;
         tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
     }

@@ -20,8 +20,10 @@ void tml_binary_u64(const void *params, const void *const *in, void *const *out,
     (void)scratch;
     for (i = 0; i < n; i++) {
         uint64_t acc = ((const uint64_t *)in[0])[off[0]];
-        for (k = 1; k < p->n_in; k++)
-            acc = (uint64_t)tml_binop_u64(p->op, acc, ((const uint64_t *)in[k])[off[k]]);
+        for (k = 1; k < p->n_in; k++) {
+            uint64_t v = ((const uint64_t *)in[k])[off[k]];
+            acc = (uint64_t)tml_binop_u64(tml_binary_fold_op(p->op, k), acc, v);
+        }
         y[i] = acc;
         tml_ew_step(p->rank, p->dims, p->n_in, &p->strides[0][0], idx, off);
     }

@@ -16,8 +16,12 @@ void tml_concat_x(const void *params, const void *const *in, void *const *out, v
 {
     const tml_concat_params *p = (const tml_concat_params *)params;
     uint8_t *y = (uint8_t *)out[0];
-    uint32_t o, i;
+    uint32_t o, i, total = 0;
     (void)scratch;
+    for (i = 0; i < p->n_in; i++)
+        total |= p->axis_len[i];
+    if (p->inner == 0 || total == 0) /* empty output: do not spin over `outer` empty rows */
+        return;
     for (o = 0; o < p->outer; o++) {
         for (i = 0; i < p->n_in; i++) {
             size_t row = (size_t)p->axis_len[i] * p->inner * p->elem_size;

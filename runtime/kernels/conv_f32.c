@@ -4,8 +4,9 @@
  *
  * The reference kernel: seven nested loops that read exactly like the ONNX definition.
  * 1-D and 2-D convolutions arrive with leading unit spatial dims (see params_nn.h), so one
- * kernel serves all ranks. Padding is implicit: window positions outside the input are
- * skipped, which equals reading zeros. Accumulation is in float, in the order c, kd, kh, kw,
+ * kernel serves all ranks. Padding is implicit: the taps of each window that fall inside the
+ * input are computed once per output (tml_nn_window) and only those are summed, which
+ * equals reading zeros for the rest and keeps the inner loop free of bounds tests. Accumulation is in float, in the order c, kd, kh, kw,
  * so an optimized variant can be compared against it within float tolerance.
  */
 #include "tml/act.h"
@@ -33,30 +34,30 @@ void tml_conv_f32(const void *params, const void *const *in, void *const *out, v
             const float *wc = w + (size_t)co * cin_g * k_size;  /* (Cin/G, KD, KH, KW) */
             const float *xg = x + ((size_t)n * p->c_in + (size_t)g * cin_g) * in_plane;
             for (od = 0; od < p->out[0]; od++) {
+                const int32_t d0 = od * p->stride[0] - p->pad[0];
+                int32_t kd0, kd1;
+                tml_nn_window(d0, KD, p->dilation[0], ID, &kd0, &kd1);
                 for (oh = 0; oh < p->out[1]; oh++) {
+                    const int32_t h0 = oh * p->stride[1] - p->pad[1];
+                    int32_t kh0, kh1;
+                    tml_nn_window(h0, KH, p->dilation[1], IH, &kh0, &kh1);
                     for (ow = 0; ow < p->out[2]; ow++) {
-                        const int32_t d0 = od * p->stride[0] - p->pad[0];
-                        const int32_t h0 = oh * p->stride[1] - p->pad[1];
                         const int32_t w0 = ow * p->stride[2] - p->pad[2];
+                        int32_t kw0, kw1;
                         float acc = b ? b[co] : 0.0f;
+                        tml_nn_window(w0, KW, p->dilation[2], IW, &kw0, &kw1);
+                        /* only taps inside X: padding contributes zeros */
                         for (ci = 0; ci < cin_g; ci++) {
                             const float *xc = xg + (size_t)ci * in_plane;
                             const float *wk = wc + (size_t)ci * k_size;
-                            for (kd = 0; kd < KD; kd++) {
+                            for (kd = kd0; kd < kd1; kd++) {
                                 const int32_t id = d0 + kd * p->dilation[0];
-                                if (id < 0 || id >= ID)
-                                    continue;
-                                for (kh = 0; kh < KH; kh++) {
+                                for (kh = kh0; kh < kh1; kh++) {
                                     const int32_t ih = h0 + kh * p->dilation[1];
-                                    if (ih < 0 || ih >= IH)
-                                        continue;
-                                    for (kw = 0; kw < KW; kw++) {
-                                        const int32_t iw = w0 + kw * p->dilation[2];
-                                        if (iw < 0 || iw >= IW)
-                                            continue;
-                                        acc += xc[((size_t)id * IH + ih) * IW + iw] *
-                                               wk[((size_t)kd * KH + kh) * KW + kw];
-                                    }
+                                    const float *xr = xc + ((size_t)id * IH + ih) * IW;
+                                    const float *wr = wk + ((size_t)kd * KH + kh) * KW;
+                                    for (kw = kw0; kw < kw1; kw++)
+                                        acc += xr[w0 + kw * p->dilation[2]] * wr[kw];
                                 }
                             }
                         }

@@ -24,6 +24,8 @@ void tml_gather_x(const void *params, const void *const *in, void *const *out, v
     size_t row = (size_t)p->inner * p->elem_size;
     uint32_t o, j;
     (void)scratch;
+    if (row == 0 || p->n_index == 0) /* empty output: do not spin over `outer` empty rows */
+        return;
     for (o = 0; o < p->outer; o++) {
         for (j = 0; j < p->n_index; j++) {
             int64_t k;

@@ -29,24 +29,23 @@ void tml_maxpool_f32(const void *params, const void *const *in, void *const *out
         for (od = 0; od < p->out[0]; od++)
             for (oh = 0; oh < p->out[1]; oh++)
                 for (ow = 0; ow < p->out[2]; ow++, o++) {
+                    const int32_t d0 = od * p->stride[0] - p->pad[0];
+                    const int32_t h0 = oh * p->stride[1] - p->pad[1];
+                    const int32_t w0 = ow * p->stride[2] - p->pad[2];
+                    int32_t kd0, kd1, kh0, kh1, kw0, kw1;
                     float best = -INFINITY;
                     size_t best_at = 0; /* (d, h, w) offset of the max within the channel */
                     int found = 0;
-                    for (kd = 0; kd < p->kernel[0]; kd++) {
-                        const int32_t id = od * p->stride[0] - p->pad[0] + kd * p->dilation[0];
-                        if (id < 0 || id >= ID)
-                            continue;
-                        for (kh = 0; kh < p->kernel[1]; kh++) {
-                            const int32_t ih = oh * p->stride[1] - p->pad[1] + kh * p->dilation[1];
-                            if (ih < 0 || ih >= IH)
-                                continue;
-                            for (kw = 0; kw < p->kernel[2]; kw++) {
-                                const int32_t iw =
-                                    ow * p->stride[2] - p->pad[2] + kw * p->dilation[2];
-                                size_t at;
-                                if (iw < 0 || iw >= IW)
-                                    continue;
-                                at = ((size_t)id * IH + ih) * IW + iw;
+                    tml_nn_window(d0, p->kernel[0], p->dilation[0], ID, &kd0, &kd1);
+                    tml_nn_window(h0, p->kernel[1], p->dilation[1], IH, &kh0, &kh1);
+                    tml_nn_window(w0, p->kernel[2], p->dilation[2], IW, &kw0, &kw1);
+                    for (kd = kd0; kd < kd1; kd++) {
+                        const int32_t id = d0 + kd * p->dilation[0];
+                        for (kh = kh0; kh < kh1; kh++) {
+                            const int32_t ih = h0 + kh * p->dilation[1];
+                            for (kw = kw0; kw < kw1; kw++) {
+                                const int32_t iw = w0 + kw * p->dilation[2];
+                                const size_t at = ((size_t)id * IH + ih) * IW + iw;
                                 if (!found || xc[at] > best) {
                                     best = xc[at];
                                     best_at = p->storage_order

@@ -28,7 +28,8 @@ void tml_pow_s64(const void *params, const void *const *in, void *const *out, vo
     for (i = 0; i < n; i++) {
         int64_t r;
         if (fexp) {
-            r = tml_ew_sat_i64(pow((double)a[off[0]], tml_ew_load_f64(p->exp_dtype, in[1], off[1])));
+            double e = tml_ew_load_f64(p->exp_dtype, in[1], off[1]);
+            r = tml_ew_sat_i64(pow((double)a[off[0]], e));
         } else {
             r = tml_ew_ipow(a[off[0]], tml_ew_load_i64(p->exp_dtype, in[1], off[1]));
         }

@@ -564,6 +564,7 @@ static tml_status import_graph(tml_graph *g, const Onnx__ModelProto *m)
 tml_status tml_import_onnx(tml_graph *g, const uint8_t *data, size_t size, const char *source)
 {
     Onnx__ModelProto *m;
+    tml_pb_budget budget;
     tml_status st;
     const char *src = str_or(source, "model.onnx");
 
@@ -580,14 +581,15 @@ tml_status tml_import_onnx(tml_graph *g, const uint8_t *data, size_t size, const
     if (size > MAX_MODEL_BYTES)
         return tml_graph_errorf(g, TML_ERR_FIT, "%s: model is %zu bytes, the limit is 1 GiB", src,
                                 size);
-    m = onnx__model_proto__unpack(NULL, size, data);
+    tml_pb_budget_init(&budget, size);
+    m = onnx__model_proto__unpack(&budget.base, size, data);
     if (!m)
         return tml_graph_errorf(g, TML_ERR_FORMAT,
-                                "%s: not an ONNX model (protobuf parse failed: truncated or "
-                                "corrupt)",
-                                src);
+                                "%s: not an ONNX model (protobuf parse failed: truncated, corrupt "
+                                "or inflating beyond %zu MiB)",
+                                src, budget.budget >> 20);
     st = import_graph(g, m);
-    onnx__model_proto__free_unpacked(m, NULL);
+    onnx__model_proto__free_unpacked(m, &budget.base);
     if (st) {
         /* every message starts with the source name; internal messages are written without it */
         char msg[sizeof g->err];

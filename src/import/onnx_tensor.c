@@ -12,6 +12,7 @@
  * are stored with memcpy of the narrowed value.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "onnx_tensor.h"
@@ -191,4 +192,45 @@ void tml_onnx_tensor_copy(const Onnx__TensorProto *tp, const tml_onnx_tensor_inf
     default:
         break;
     }
+}
+
+/* ---- a protobuf-c allocator with a budget ---- */
+
+#define HDR 16 /* keeps the block 16-byte aligned; holds its size */
+
+static void *budget_alloc(void *data, size_t size)
+{
+    tml_pb_budget *b = data;
+    unsigned char *p;
+    if (size > b->budget - b->used || b->budget - b->used - size < HDR)
+        return NULL;
+    p = malloc(size + HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    b->used += size + HDR;
+    return p + HDR;
+}
+
+static void budget_free(void *data, void *ptr)
+{
+    tml_pb_budget *b = data;
+    unsigned char *p = ptr;
+    size_t size;
+    if (!p)
+        return;
+    p -= HDR;
+    memcpy(&size, p, sizeof size);
+    b->used -= size + HDR;
+    free(p);
+}
+
+void tml_pb_budget_init(tml_pb_budget *b, size_t input_size)
+{
+    size_t extra = (size_t)64 << 20;
+    b->base.alloc = budget_alloc;
+    b->base.free = budget_free;
+    b->base.allocator_data = b;
+    b->used = 0;
+    b->budget = input_size > (SIZE_MAX - extra) / 16 ? SIZE_MAX : input_size * 16 + extra;
 }

@@ -45,4 +45,15 @@ void tml_onnx_tensor_copy(const Onnx__TensorProto *tp, const tml_onnx_tensor_inf
  * numbers ONNX does not define. Returns TML_DT_UNDEF on failure. */
 tml_dtype tml_onnx_dtype(int64_t onnx_type, tml_status *st, const char **what);
 
+/* A protobuf-c allocator with a memory budget: unpacking a message can inflate it many times
+ * (a 2-byte empty NodeProto becomes a ~100-byte struct), so the unpacked size is capped at
+ * 16 x the input + 64 MiB - far above what real models need (packed varint int64 data is the
+ * worst legitimate case, 8x). Use &b.base as the allocator for unpack and free_unpacked. */
+typedef struct {
+    ProtobufCAllocator base;
+    size_t used, budget;
+} tml_pb_budget;
+
+void tml_pb_budget_init(tml_pb_budget *b, size_t input_size);
+
 #endif /* TML_IMPORT_ONNX_TENSOR_H */

@@ -456,6 +456,7 @@ tml_status tml_npy_write(const char *path, const tml_value *v, char *err, size_t
 tml_status tml_pb_parse(const uint8_t *buf, size_t size, tml_value *out, char *err, size_t errsz)
 {
     Onnx__TensorProto *tp;
+    tml_pb_budget budget;
     tml_onnx_tensor_info info;
     tml_status st;
     char e[300];
@@ -471,7 +472,8 @@ tml_status tml_pb_parse(const uint8_t *buf, size_t size, tml_value *out, char *e
         seterr(err, errsz, "pb: tensor is larger than 1 GiB");
         return TML_ERR_FIT;
     }
-    tp = onnx__tensor_proto__unpack(NULL, size, buf);
+    tml_pb_budget_init(&budget, size);
+    tp = onnx__tensor_proto__unpack(&budget.base, size, buf);
     if (!tp) {
         seterr(err, errsz, "pb: not a TensorProto (protobuf parse failed: truncated or corrupt)");
         return TML_ERR_FORMAT;
@@ -493,7 +495,7 @@ tml_status tml_pb_parse(const uint8_t *buf, size_t size, tml_value *out, char *e
     if (tp->name)
         snprintf(out->name, sizeof out->name, "%s", tp->name);
 done:
-    onnx__tensor_proto__free_unpacked(tp, NULL);
+    onnx__tensor_proto__free_unpacked(tp, &budget.base);
     return st;
 }
 

@@ -1,13 +1,15 @@
 /*
  * lwm2m.h - the transport-independent parts of OMA LwM2M 1.1 the service needs: the CoRE
- * link format (RFC 6690) of registration payloads, and the query parameters of the
- * registration interface (ep, lt, lwm2m, b, sms, Q).
+ * link format (RFC 6690) of registration payloads, the query parameters of the registration
+ * interface (ep, lt, lwm2m, b, sms, Q), the object and resource numbers of the project's
+ * TinyML node object, and SenML JSON (RFC 8428) of object reads.
  *
  * Everything here parses bytes that arrive from the network, so every function takes an
- * explicit length, never reads past it, never allocates, bounds every count and length, and
- * reports a one-line reason ("link 3: parameter 'ct': unterminated quoted string"). These
- * functions have fuzz targets (fuzz/fuzz_linkformat.c, fuzz/fuzz_lwm2m_query.c). libcoap
- * does the CoAP framing; it has no link-format parser for incoming payloads, hence this one.
+ * explicit length, never reads past it, bounds every count and length, and reports a one-line
+ * reason ("link 3: parameter 'ct': unterminated quoted string"). The link-format and query
+ * parsers do not allocate; SenML goes through cJSON (host side only). Fuzz targets:
+ * fuzz/fuzz_linkformat.c, fuzz/fuzz_lwm2m_query.c, fuzz/fuzz_lwm2m_senml.c. libcoap does the
+ * CoAP framing; it has no parser for these payloads, hence this code.
  */
 #ifndef TML_LWM2M_H
 #define TML_LWM2M_H
@@ -71,5 +73,77 @@ typedef struct {
  * parameter; TML_ERR_UNSUPPORTED for an LwM2M version other than 1.0, 1.1 or 1.2. */
 tml_status tml_lwm2m_parse_query(const char *q, size_t len, bool update, tml_lwm2m_reg_params *out,
                                  char *err, size_t errsz);
+
+/* ---- objects ---- */
+
+#define TML_LWM2M_OBJ_DEVICE 3
+#define TML_LWM2M_OBJ_FIRMWARE 5
+#define TML_LWM2M_OBJ_SOFTWARE 9
+/* The TinyML node object: what a device is, for the compiler. From the range OMNA leaves for
+ * private objects that are never published (32769-42768). One instance, /32769/0. */
+#define TML_LWM2M_OBJ_NODE 32769
+
+/* Resources of the node object; "type" is what SenML carries (vs = string, v = number). */
+typedef enum {
+    TML_NODE_CORE = 0,            /* vs: CPU core, "cortex-m4" */
+    TML_NODE_CLOCK_HZ = 1,        /* v: core clock, Hz */
+    TML_NODE_RAM = 2,             /* v: RAM budget for models, bytes */
+    TML_NODE_FLASH = 3,           /* v: flash budget for models, bytes */
+    TML_NODE_ACCELERATORS = 4,    /* vs: comma-separated ("fpu,dsp"), "" if none */
+    TML_NODE_RTOS = 5,            /* vs: RTOS / platform port ("host", "mps2") */
+    TML_NODE_RUNTIME_VERSION = 6, /* vs: tinymlaas runtime version */
+    TML_NODE_KERNELS = 7,         /* vs: comma-separated kernel names the firmware holds */
+    TML_NODE_MODEL = 8,           /* vs: current model name, "" if none */
+    TML_NODE_MODEL_SHA256 = 9,    /* vs: its sha256, hex */
+    TML_NODE_INFERENCES = 10,     /* v: inference count since boot */
+    TML_NODE_LAST_LATENCY_US = 11, /* v: last inference time, microseconds */
+    TML_NODE_TARGET = 12,         /* vs: target profile name ("cortex-m4", "host") */
+    TML_NODE_RESOURCE_COUNT = 13
+} tml_node_resource;
+
+/* ---- SenML JSON (RFC 8428), LwM2M content format 110 ---- */
+
+#define TML_CF_TEXT 0
+#define TML_CF_LINK_FORMAT 40
+#define TML_CF_OPAQUE 42
+#define TML_CF_SENML_JSON 110
+#define TML_CF_SENML_CBOR 112
+#define TML_SENML_MAX 65536     /* largest SenML payload accepted */
+#define TML_SENML_RECORDS_MAX 512
+
+typedef enum {
+    TML_SENML_NUM = 0,  /* "v" */
+    TML_SENML_STR = 1,  /* "vs" */
+    TML_SENML_BOOL = 2, /* "vb" */
+    TML_SENML_DATA = 3, /* "vd" (base64 text, not decoded) */
+    TML_SENML_OBJLNK = 4 /* "vlo" (LwM2M) */
+} tml_senml_kind;
+
+/* One resolved record: name = base name + name. */
+typedef struct {
+    char name[128];
+    tml_senml_kind kind;
+    double num;
+    const char *str; /* STR, DATA, OBJLNK; valid during the callback */
+    bool b;
+} tml_senml_rec;
+
+typedef int (*tml_senml_fn)(void *ctx, const tml_senml_rec *r);
+
+/* Parses a SenML JSON array and calls fn for each record (non-zero stops). TML_ERR_FORMAT
+ * with a reason for anything that is not valid SenML: not an array, a record without a value
+ * or with two, a name over 127 bytes, more than TML_SENML_RECORDS_MAX records. */
+tml_status tml_senml_json_parse(const char *buf, size_t len, tml_senml_fn fn, void *ctx, char *err,
+                                size_t errsz);
+
+/* Turns a SenML JSON read of /32769/0 into the node info JSON object the store keeps
+ * ({"core":..,"clock_hz":..,"ram":..,"flash":..,"accelerators":..,"rtos":..,
+ * "runtime_version":..,"kernels":..,"target":..,"inference_count":..,"last_latency_us":..});
+ * the current model goes to model/model_sha ("" if none). Records of other paths and
+ * unknown resources are ignored; a resource of the wrong type is TML_ERR_FORMAT.
+ * *json is malloc'd. */
+tml_status tml_lwm2m_node_info(const char *buf, size_t len, char **json, char *model,
+                               size_t modelsz, char *model_sha, size_t shasz, char *err,
+                               size_t errsz);
 
 #endif /* TML_LWM2M_H */

@@ -295,7 +295,7 @@ tml_status tml_shape_squeeze(tml_graph *g, int node)
         st = squeeze_axes(g, node, axes, &n);
     if (st)
         return st;
-    if (n < 0) {
+    if (n <= 0) { /* no axes (or an empty list): every size-1 axis */
         for (i = 0; i < x->rank; i++)
             drop[i] = x->dims[i] == 1;
     } else {
@@ -389,9 +389,22 @@ tml_status tml_shape_dropout(tml_graph *g, int node)
         if (!tm->data || tml_tensor_numel(tm) != 1 || tml_dtype_size(tm->dtype) != 1)
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                    "input 'training_mode' must be a constant bool");
-        if (*(const uint8_t *)tm->data)
-            return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
-                                   "training_mode=true is not supported (inference only)");
+        if (*(const uint8_t *)tm->data) {
+            /* training with ratio 0 keeps everything: still the identity */
+            tml_tensor *r = tml_node_input(g, n, 1);
+            float ratio = 0.5f;
+            if (r && r->data && r->dtype == TML_DT_F32 && tml_tensor_numel(r) == 1)
+                memcpy(&ratio, r->data, 4);
+            else if (r && r->data && r->dtype == TML_DT_F64 && tml_tensor_numel(r) == 1) {
+                double d;
+                memcpy(&d, r->data, 8);
+                ratio = (float)d;
+            }
+            if (ratio != 0.0f)
+                return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                       "training_mode=true with ratio %g is not supported "
+                                       "(inference only)", (double)ratio);
+        }
     }
     set_out(g, node, 0, x->dtype, x->rank, x->dims);
     /* mask: bool from opset 10, the input's type before */
@@ -545,6 +558,9 @@ tml_status tml_shape_concat(tml_graph *g, int node)
                                        (long long)x->dims[a], (long long)x0->dims[a]);
         }
         dims[axis] += x->dims[axis];
+        if (dims[axis] > 0x7fffffff)
+            return tml_node_errorf(g, node, TML_ERR_SHAPE, "concatenated axis %d is too large",
+                                   axis);
     }
     set_out(g, node, 0, x0->dtype, x0->rank, dims);
     return TML_OK;
@@ -1450,6 +1466,9 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "attribute 'blocksize' %lld is invalid",
                                (long long)b);
     N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    if (d2s && (H * b > 0x7fffffff || W * b > 0x7fffffff))
+        return tml_node_errorf(g, node, TML_ERR_SHAPE, "output of %lld x %lld by blocksize "
+                               "%lld is too large", (long long)H, (long long)W, (long long)b);
     if (d2s) {
         const char *mode = tml_node_attr_str(n, "mode", "DCR");
         int crd = strcmp(mode, "CRD") == 0;

@@ -50,6 +50,7 @@ static tml_status get_input(tml_graph *g, int node, int i, tml_tensor **out)
 {
     tml_node *n = &g->nodes[node];
     tml_tensor *t = tml_node_input(g, n, i);
+    *out = NULL; /* callers test the status; this keeps -O2's maybe-uninitialized quiet */
     if (!t)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "missing input %d", i);
     if (t->rank < 0 || t->rank > TML_MAX_RANK || t->dtype == TML_DT_UNDEF)
@@ -150,7 +151,7 @@ static tml_status bcast_shape(tml_graph *g, int node, int i, int *rank, int64_t 
         axis = 1;
     } else {
         axis = tml_node_attr_int(n, "axis", a->rank - t->rank);
-        if (axis < 0)
+        if (tml_node_attr(n, "axis") && axis < 0)
             axis += a->rank;
         if (axis < 0 || axis + t->rank > a->rank)
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
@@ -212,9 +213,9 @@ static tml_status bcast_out_shape(tml_graph *g, int node, int first, int last, i
     return TML_OK;
 }
 
-/* Element strides of input i for walking the output (orank, odims); 0 on broadcast dims. */
-static tml_status bcast_strides(tml_graph *g, int node, int i, int orank, const int64_t *odims,
-                                uint32_t *strides)
+/* Element strides of input i for walking an output of rank orank (the broadcast of all
+ * inputs); 0 on dims where input i is broadcast or absent. */
+static tml_status bcast_strides(tml_graph *g, int node, int i, int orank, uint32_t *strides)
 {
     int r, d;
     int64_t dims[TML_MAX_RANK];
@@ -337,7 +338,7 @@ static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
         if ((st = get_input(g, node, i, &t)) || (st = check_numel(g, node, t)) ||
             (st = check_not_quantized(g, node, t)))
             return st;
-        if ((st = bcast_strides(g, node, i, y->rank, y->dims, p->strides[i])))
+        if ((st = bcast_strides(g, node, i, y->rank, p->strides[i])))
             return st;
         step->in[i] = n->in[i];
         if (step->inplace_of < 0 && t->dtype == y->dtype &&
@@ -360,13 +361,41 @@ tml_status tml_shape_min(tml_graph *g, int node) { return shape_broadcast(g, nod
 tml_status tml_shape_max(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
 tml_status tml_shape_sum(tml_graph *g, int node) { return shape_broadcast(g, node, DTS_BINARY); }
 
-tml_status tml_lower_add(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
-tml_status tml_lower_sub(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
-tml_status tml_lower_mul(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
-tml_status tml_lower_div(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
-tml_status tml_lower_min(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
-tml_status tml_lower_max(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
-tml_status tml_lower_sum(tml_graph *g, int node, tml_step_desc *s) { return lower_broadcast(g, node, s); }
+tml_status tml_lower_add(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
+tml_status tml_lower_sub(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
+tml_status tml_lower_mul(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
+tml_status tml_lower_div(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
+tml_status tml_lower_min(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
+tml_status tml_lower_max(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
+tml_status tml_lower_sum(tml_graph *g, int node, tml_step_desc *step)
+{
+    return lower_broadcast(g, node, step);
+}
+
 
 /* PRelu: the slope broadcasts to X (unidirectionally): the output has X's shape. */
 tml_status tml_shape_prelu(tml_graph *g, int node)
@@ -434,8 +463,8 @@ tml_status tml_lower_pow(tml_graph *g, int node, tml_step_desc *step)
     p->exp_dtype = (int32_t)b->dtype;
     p->rank = y->rank;
     dims_to_u32(y->rank, y->dims, p->dims);
-    if ((st = bcast_strides(g, node, 0, y->rank, y->dims, p->a_strides)) ||
-        (st = bcast_strides(g, node, 1, y->rank, y->dims, p->b_strides)))
+    if ((st = bcast_strides(g, node, 0, y->rank, p->a_strides)) ||
+        (st = bcast_strides(g, node, 1, y->rank, p->b_strides)))
         return st;
     step->in[0] = n->in[0];
     step->in[1] = n->in[1];
@@ -545,10 +574,13 @@ UNARY_HOOKS(sqrt, TML_UNARY_SQRT, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(neg, TML_UNARY_NEG, DTS_UNARY_INT, 0.0f, 0.0f)
 UNARY_HOOKS(abs, TML_UNARY_ABS, DTS_UNARY_INT, 0.0f, 0.0f)
 
-/* ---- Clip: bounds as attributes (opset < 11) or optional constant inputs ---- */
+/* ---- Clip: bounds as attributes (opset < 11) or optional inputs ---- */
 
-/* Reads the bound at input i (1 = min, 2 = max) of a Clip node, opset >= 11. *has = 0 if the
- * input is absent. Values of integer tensors come back in *iv, of float tensors in *fv. */
+/*
+ * Checks the bound at input i (1 = min, 2 = max) of a Clip node, opset >= 11: absent
+ * (*has = 0), a constant scalar (*has = 1; its value in *fv for float, *iv for integers), or a
+ * runtime scalar (*has = 2), which the lowering hands to the binary kernel as an input.
+ */
 static tml_status clip_bound(tml_graph *g, int node, int i, int *has, double *fv, int64_t *iv)
 {
     tml_node *n = &g->nodes[node];
@@ -557,10 +589,7 @@ static tml_status clip_bound(tml_graph *g, int node, int i, int *has, double *fv
     *has = 0;
     if (!t)
         return TML_OK;
-    if (!t->data)
-        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "input '%s' (%s) is not a constant",
-                               t->name ? t->name : "?", what);
-    if (t->dtype != x->dtype)
+    if (t->rank < 0 || t->dtype != x->dtype)
         return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                "input '%s' (%s) has dtype '%s', input has '%s'",
                                t->name ? t->name : "?", what, tml_dtype_name(t->dtype),
@@ -569,6 +598,10 @@ static tml_status clip_bound(tml_graph *g, int node, int i, int *has, double *fv
         return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                "input '%s' (%s) has %lld elements, must be a scalar",
                                t->name ? t->name : "?", what, (long long)tml_tensor_numel(t));
+    if (!t->data) {
+        *has = 2;
+        return TML_OK;
+    }
     switch (t->dtype) {
     case TML_DT_F32: *fv = *(const float *)t->data; break;
     case TML_DT_S8: *iv = *(const int8_t *)t->data; break;
@@ -600,11 +633,56 @@ tml_status tml_shape_clip(tml_graph *g, int node)
     return TML_OK;
 }
 
+/* Clip with a bound computed at run time: the binary kernel with x, then the present bounds
+ * as scalar inputs (stride 0): Max(x, min), Min(x, max), or CLIP folding both. */
+static tml_status lower_clip_runtime(tml_graph *g, int node, tml_step_desc *step, int has_lo,
+                                     int has_hi)
+{
+    tml_node *n = &g->nodes[node];
+    tml_tensor *x, *y;
+    tml_binary_params *p;
+    uint64_t s = 1;
+    int d;
+    tml_status st;
+    if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &x)) ||
+        (st = check_numel(g, node, x)) || (st = check_not_quantized(g, node, x)))
+        return st;
+    if (n->act != TML_ACT_NONE)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "fused activation not supported");
+    step->kernel = binary_kernel_of(x->dtype);
+    if (step->kernel == TML_K_NONE)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "unsupported dtype '%s'",
+                               tml_dtype_name(x->dtype));
+    p = tml_graph_alloc(g, sizeof(*p));
+    if (!p)
+        return tml_node_errorf(g, node, TML_ERR_NOMEM, "out of memory");
+    p->op = has_lo && has_hi ? TML_BINARY_CLIP : has_lo ? TML_BINARY_MAX : TML_BINARY_MIN;
+    p->rank = x->rank;
+    dims_to_u32(x->rank, x->dims, p->dims);
+    for (d = x->rank - 1; d >= 0; d--) { /* x: contiguous; the scalar bounds: all 0 */
+        p->strides[0][d] = (uint32_t)s;
+        s *= (uint64_t)x->dims[d];
+    }
+    step->in[step->n_in++] = n->in[0];
+    if (has_lo)
+        step->in[step->n_in++] = n->in[1];
+    if (has_hi)
+        step->in[step->n_in++] = n->in[2];
+    p->n_in = step->n_in;
+    step->out[0] = n->out[0];
+    step->n_out = 1;
+    step->inplace_of = 0;
+    step->params = p;
+    step->params_size = sizeof(*p);
+    return TML_OK;
+}
+
 tml_status tml_lower_clip(tml_graph *g, int node, tml_step_desc *step)
 {
     tml_node *n = &g->nodes[node];
     tml_tensor *x;
-    float lo = -FLT_MAX, hi = FLT_MAX;
+    int has_lo = 0, has_hi = 0;
+    double flo = -FLT_MAX, fhi = FLT_MAX;
     int64_t ilo = INT32_MIN, ihi = INT32_MAX;
     tml_status st = get_input(g, node, 0, &x);
     if (st)
@@ -614,26 +692,19 @@ tml_status tml_lower_clip(tml_graph *g, int node, tml_step_desc *step)
         ihi = INT8_MAX;
     }
     if (g->opset >= 11 || g->opset == 0) {
-        int has;
-        double fv = 0;
-        int64_t iv = 0;
-        if ((st = clip_bound(g, node, 1, &has, &fv, &iv)))
+        if ((st = clip_bound(g, node, 1, &has_lo, &flo, &ilo)) ||
+            (st = clip_bound(g, node, 2, &has_hi, &fhi, &ihi)))
             return st;
-        if (has) {
-            lo = (float)fv;
-            ilo = iv;
-        }
-        if ((st = clip_bound(g, node, 2, &has, &fv, &iv)))
-            return st;
-        if (has) {
-            hi = (float)fv;
-            ihi = iv;
-        }
-    } else {
-        lo = tml_node_attr_float(n, "min", -FLT_MAX);
-        hi = tml_node_attr_float(n, "max", FLT_MAX);
+        if (has_lo == 2 || has_hi == 2)
+            return lower_clip_runtime(g, node, step, has_lo != 0, has_hi != 0);
     }
-    return lower_unary(g, node, step, TML_UNARY_CLIP, lo, hi, (int32_t)ilo, (int32_t)ihi);
+    /* attributes (opset < 11, or an importer of another format) where no input gave a bound */
+    if (!has_lo && tml_node_attr(n, "min"))
+        flo = tml_node_attr_float(n, "min", -FLT_MAX);
+    if (!has_hi && tml_node_attr(n, "max"))
+        fhi = tml_node_attr_float(n, "max", FLT_MAX);
+    return lower_unary(g, node, step, TML_UNARY_CLIP, (float)flo, (float)fhi, (int32_t)ilo,
+                       (int32_t)ihi);
 }
 
 /* ---- ReduceMean, ReduceMax ---- */

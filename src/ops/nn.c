@@ -61,12 +61,18 @@ static tml_status need_dims(tml_graph *g, int node, const tml_tensor *t, const c
     return TML_OK;
 }
 
+/* Product of n dims, saturating at 2^40 (more than any limit here) so hostile shapes cannot
+ * overflow int64. */
 static int64_t prod(const int64_t *d, int n)
 {
+    const int64_t sat = (int64_t)1 << 40;
     int64_t p = 1;
     int i;
-    for (i = 0; i < n; i++)
-        p *= d[i];
+    for (i = 0; i < n; i++) {
+        if (d[i] <= 0)
+            return d[i] == 0 ? 0 : -1;
+        p = d[i] > sat / p ? sat : p * d[i];
+    }
     return p;
 }
 
@@ -147,6 +153,8 @@ static tml_status geom_build(tml_graph *g, int node, geom_kind kind, const tml_t
                                "input 'X' has rank %d, expected 3..5 (1-D to 3-D spatial)",
                                x->rank);
     gm->ns = ns;
+    if (prod(x->dims, x->rank) > TML_NN_LIM)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "input 'X' has too many elements");
     for (i = 0; i < ns; i++)
         gm->in[i] = x->dims[2 + i];
 
@@ -326,6 +334,8 @@ static tml_status conv_common(tml_graph *g, int node, int transpose, geom *gm, i
                                w->rank, x->rank);
     if ((st = need_dims(g, node, x, "X")) || (st = need_dims(g, node, w, "W")))
         return st;
+    if (prod(w->dims, w->rank) > TML_NN_LIM)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "input 'W' has too many elements");
     c_in = x->dims[1];
     if (group < 1 || group > c_in)
         return tml_node_errorf(g, node, TML_ERR_SHAPE,
@@ -378,6 +388,8 @@ static tml_status conv_shape(tml_graph *g, int node, int transpose)
     dims[1] = c_out;
     for (i = 0; i < gm.ns; i++)
         dims[2 + i] = gm.out[i];
+    if (prod(dims, x->rank) > TML_NN_LIM)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "output has too many elements");
     set_out(g, node, 0, TML_DT_F32, x->rank, dims);
     return TML_OK;
 }
@@ -702,6 +714,8 @@ static tml_status pool_shape(tml_graph *g, int node)
     dims[1] = x->dims[1];
     for (i = 0; i < gm.ns; i++)
         dims[2 + i] = gm.out[i];
+    if (prod(dims, x->rank) > TML_NN_LIM)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "output has too many elements");
     set_out(g, node, 0, TML_DT_F32, x->rank, dims);
     set_out(g, node, 1, TML_DT_S64, x->rank, dims); /* MaxPool Indices */
     return TML_OK;
@@ -831,6 +845,24 @@ tml_status tml_lower_global_maxpool(tml_graph *g, int node, tml_step_desc *step)
 
 /* ---- BatchNormalization (inference) ---- */
 
+/* 1 if tensor t exists and is a graph output or an input of a live node. */
+static bool tensor_used(const tml_graph *g, int t)
+{
+    int i, j;
+    if (t < 0)
+        return false;
+    if (g->tensors[t].is_output)
+        return true;
+    for (i = 0; i < g->n_nodes; i++)
+        for (j = 0; j < g->nodes[i].n_in && !g->nodes[i].dead; j++)
+            if (g->nodes[i].in[j] == t)
+                return true;
+    return false;
+}
+
+/* Old exporters list BatchNormalization's training outputs (running mean/var, saved
+ * mean/var) even in inference models; when nothing reads them they are given their shape
+ * (C) and never computed. */
 static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
 {
     static const char *const names[5] = {"X", "scale", "B", "input_mean", "input_var"};
@@ -855,7 +887,7 @@ static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "unsupported attribute 'training_mode=%lld'", (long long)training);
     for (i = 1; i < n->n_out; i++)
-        if (n->out[i] >= 0)
+        if (tensor_used(g, n->out[i]))
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                    "training output %d is not supported (inference only)", i);
     if (prod(x->dims, x->rank) > TML_NN_LIM)
@@ -882,11 +914,13 @@ static tml_status batchnorm_common(tml_graph *g, int node, int *per_element)
 tml_status tml_shape_batchnorm(tml_graph *g, int node)
 {
     const tml_tensor *x = tml_node_input(g, node_of(g, node), 0);
-    int per_element;
+    int per_element, i;
     tml_status st = batchnorm_common(g, node, &per_element);
     if (st)
         return st;
     set_out(g, node, 0, TML_DT_F32, x->rank, x->dims);
+    for (i = 1; i < node_of(g, node)->n_out; i++) /* unused training outputs */
+        set_out(g, node, i, TML_DT_F32, 1, x->dims + 1);
     return TML_OK;
 }
 
@@ -951,7 +985,7 @@ static tml_status softmax_common(tml_graph *g, int node, int64_t *outer, int64_t
         *len = x->dims[axis];
         *inner = prod(x->dims + axis + 1, x->rank - (int)axis - 1);
     }
-    if (*outer * *len * *inner > TML_NN_LIM)
+    if (prod(x->dims, x->rank) > TML_NN_LIM)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "input has too many elements");
     return TML_OK;
 }

@@ -73,10 +73,14 @@ static bool ensure_bias_slot(tml_graph *g, tml_node *n)
     return true;
 }
 
-/* Rewires conv c to write BN b's output and kills b. */
+/* Rewires conv c to write BN b's output and kills b. An activation already fused into the BN
+ * (a second run of the pipeline) moves to the conv, which has none. */
 static void rewire(tml_graph *g, int c, int b)
 {
     int x = g->nodes[c].out[0], y = g->nodes[b].out[0];
+    g->nodes[c].act = g->nodes[b].act;
+    g->nodes[c].act_a = g->nodes[b].act_a;
+    g->nodes[c].act_b = g->nodes[b].act_b;
     g->nodes[c].out[0] = y;
     g->tensors[y].producer = c;
     g->tensors[x].producer = -1;

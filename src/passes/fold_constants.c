@@ -250,6 +250,17 @@ tml_status tml_fold_node(tml_graph *g, int node)
                                    g->tensors[s.out[i]].name);
     }
 
+    /* Every output of the node must be written by the step, or it would fold to zeros. */
+    for (j = 0; j < n->n_out; j++) {
+        bool written = n->out[j] < 0;
+        for (i = 0; i < s.n_out && !written; i++)
+            written = s.out[i] == n->out[j] && (s.kernel != TML_K_NONE || i == 0);
+        if (!written)
+            return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                   "output '%s' is not computed by the lowering",
+                                   g->tensors[n->out[j]].name);
+    }
+
     if (s.kernel == TML_K_NONE) {
         /* A view: output 0 has the bytes of input alias_of under a new shape. */
         if (s.alias_of < 0 || s.alias_of >= s.n_in || s.n_out < 1 || !in[s.alias_of] || !out[0])

@@ -5,8 +5,8 @@
  * (lifetime x bytes) that may slide only vertically; two buffers live at the same step must not
  * share bytes. No placement can beat the liveness lower bound - the largest total of sizes live
  * at one step - and on the graphs we see, one of a handful of cheap greedy orders usually hits
- * it. So tml_mem_plan runs several strategies, stops as soon as one reaches the bound, and for
- * small instances finishes with an exact branch-and-bound search:
+ * it. So tml_mem_plan runs several strategies, stops as soon as one reaches the bound, and
+ * finishes with a search: exact branch-and-bound for small instances, local search otherwise:
  *
  *   greedy-size       largest first, each at the lowest offset that does not collide with an
  *                     already placed, time-overlapping buffer (TFLite Micro's planner)
@@ -16,6 +16,9 @@
  *                     largest first - the peak step is packed tight before anything else
  *   bestfit-size      largest first, into the smallest gap that fits (not the lowest)
  *   greedy-area       by size x lifetime, largest first
+ *   local-search      from the best greedy order, move single buffers earlier in the order
+ *                     (preferring those that end at the peak) and keep what does not grow
+ *                     the peak; bounded, seeded, deterministic; for instances too big for:
  *   exact             depth-first search over placements in canonical order (by offset, then
  *                     index); each buffer sits at 0 or on top of a time-overlapping buffer
  *                     placed before it ("gravity": every placement can be pushed down into
@@ -35,13 +38,13 @@
 
 #include "tml/memplan.h"
 
-#define N_STRATEGIES 7
+#define N_STRATEGIES 8
 
 static const char *const strategy_names[N_STRATEGIES] = {
-    "greedy-size", "greedy-first-use", "greedy-conflicts", "greedy-breadth",
-    "bestfit-size", "greedy-area",     "exact"};
+    "greedy-size",  "greedy-first-use", "greedy-conflicts", "greedy-breadth",
+    "bestfit-size", "greedy-area",      "local-search",     "exact"};
 
-enum { S_SIZE, S_FIRST_USE, S_CONFLICTS, S_BREADTH, S_BESTFIT, S_AREA, S_EXACT };
+enum { S_SIZE, S_FIRST_USE, S_CONFLICTS, S_BREADTH, S_BESTFIT, S_AREA, S_SEARCH, S_EXACT };
 
 const char *tml_mem_strategy_name(int i)
 {
@@ -63,6 +66,9 @@ typedef struct {
     int *sorted;      /* (n) placed buffers sorted by offset */
     uint64_t *off;    /* (n) offsets of the current attempt */
     uint64_t *best;   /* (n) offsets of the best attempt */
+    int *best_order;  /* (n) placement order of the best greedy attempt */
+    int *cur;         /* (n) local search: the current order */
+    uint64_t *cur_off; /* (n) local search: offsets of the current order */
 } mp;
 
 static bool live_overlap(const tml_mem_buf *a, const tml_mem_buf *b)
@@ -266,7 +272,75 @@ static uint64_t run_greedy(mp *m, int strategy)
     return place_in_order(m, strategy == S_BESTFIT);
 }
 
+/* ---- local search ---- */
+
+/*
+ * Starting from the best greedy order, moves one buffer to an earlier place in the order and
+ * places again (first fit); keeps the move if the peak does not grow (sideways moves let it
+ * cross plateaus). Half of the moves take a buffer that ends at the current peak - the ones
+ * that make it - and move it ahead, so that it is placed while there is still room low down.
+ * The work is bounded (iterations x n^2 placement cost) and the random sequence is seeded, so
+ * the result is deterministic. Returns the best peak and leaves its placement in m->off.
+ */
+static uint64_t run_search(mp *m, uint64_t start_peak, uint64_t lb)
+{
+    uint64_t cur_peak = start_peak, best = start_peak;
+    uint32_t r = 0x9e3779b9u ^ (uint32_t)m->n;
+    long iters, it;
+    int n = m->n, i;
+    uint64_t *best_off = calloc((size_t)n, sizeof(uint64_t));
+    if (!best_off)
+        return UINT64_MAX;
+    iters = 40000000L / ((long)n * n + 1);
+    iters = iters < 50 ? 50 : iters > 3000 ? 3000 : iters;
+    memcpy(m->cur, m->best_order, (size_t)n * sizeof(int));
+    memcpy(m->cur_off, m->best, (size_t)n * sizeof(uint64_t));
+    memcpy(best_off, m->best, (size_t)n * sizeof(uint64_t));
+    for (it = 0; it < iters && best > lb && n > 1; it++) {
+        int from, to, v, k;
+        uint64_t peak;
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        from = (int)(r % (uint32_t)n);
+        if (r & 0x80000000u) { /* a buffer that ends at the peak */
+            int c = 0;
+            for (i = 0; i < n; i++)
+                if (m->size[m->cur[i]] && m->cur_off[m->cur[i]] + m->size[m->cur[i]] == cur_peak &&
+                    c++ == (int)((r >> 8) % 4u))
+                    from = i;
+        }
+        to = from > 0 ? (int)((r >> 12) % (uint32_t)from) : (int)((r >> 12) % (uint32_t)n);
+        memcpy(m->order, m->cur, (size_t)n * sizeof(int));
+        v = m->order[from];
+        if (to < from)
+            for (k = from; k > to; k--)
+                m->order[k] = m->order[k - 1];
+        else
+            for (k = from; k < to; k++)
+                m->order[k] = m->order[k + 1];
+        m->order[to] = v;
+        peak = place_in_order(m, false);
+        if (peak <= cur_peak) {
+            cur_peak = peak;
+            memcpy(m->cur, m->order, (size_t)n * sizeof(int));
+            memcpy(m->cur_off, m->off, (size_t)n * sizeof(uint64_t));
+        }
+        if (peak < best) {
+            best = peak;
+            memcpy(best_off, m->off, (size_t)n * sizeof(uint64_t));
+        }
+    }
+    memcpy(m->off, best_off, (size_t)n * sizeof(uint64_t));
+    free(best_off);
+    return best;
+}
+
 /* ---- exact search ---- */
+
+/* Besides the node limit (memplan.h), a bound on candidate checks: a node with many buffers
+ * and candidates costs more, and the search must finish quickly whatever the instance. */
+#define EXACT_MAX_WORK 30000000ull
 
 typedef struct {
     int n;                                   /* buffers in the search (size > 0) */
@@ -281,6 +355,7 @@ typedef struct {
     uint64_t lb;
     bool found;                              /* best_off holds a placement better than the seed */
     long nodes;
+    uint64_t work;                           /* candidate checks so far (the real cost) */
     bool aborted;
     /* children of each search level, kept here and not on the stack (service threads) */
     struct child {
@@ -308,7 +383,7 @@ static void bnb_dfs(bnb *s, uint32_t placed, int depth, uint64_t level, int last
         }
         return;
     }
-    if (++s->nodes > TML_MEM_EXACT_MAX_NODES) {
+    if (++s->nodes > TML_MEM_EXACT_MAX_NODES || s->work > EXACT_MAX_WORK) {
         s->aborted = true;
         return;
     }
@@ -344,6 +419,7 @@ static void bnb_dfs(bnb *s, uint32_t placed, int depth, uint64_t level, int last
         for (j = 0; j < s->n; j++)
             if ((placed & (1u << j)) && (s->conf[i] & (1u << j)))
                 cand[n_cand++] = s->off[j] + s->size[j];
+        s->work += (uint64_t)n_cand * (uint64_t)s->n;
         for (c = 0; c < n_cand; c++) {
             uint64_t o = cand[c];
             bool ok = o > level || (o == level && i > last);
@@ -493,14 +569,26 @@ static void record(tml_mem_result *res, const char *name, uint64_t peak, bool op
     }
 }
 
+static void keep(mp *m, uint64_t peak, const char *name, uint64_t *best, const char **best_name,
+                 bool save_order)
+{
+    if (peak >= *best)
+        return;
+    *best = peak;
+    *best_name = name;
+    memcpy(m->best, m->off, (size_t)m->n * sizeof(uint64_t));
+    if (save_order)
+        memcpy(m->best_order, m->order, (size_t)m->n * sizeof(int));
+}
+
 tml_status tml_mem_plan_with(tml_mem_buf *bufs, int n, uint32_t align, const char *strategy,
                              tml_mem_result *res)
 {
     mp m;
     int only = -1, s, i, n_nonzero = 0;
-    uint64_t lb, best = UINT64_MAX;
+    uint64_t lb, best = UINT64_MAX, peak;
     const char *best_name = NULL;
-    bool best_optimal = false;
+    bool exact_fits, proven = false;
     tml_status st = TML_OK;
 
     if (!res || n < 0 || (n > 0 && !bufs) || align == 0 || (align & (align - 1)))
@@ -529,10 +617,14 @@ tml_status tml_mem_plan_with(tml_mem_buf *bufs, int n, uint32_t align, const cha
     m.key2 = calloc((size_t)n, sizeof(uint64_t));
     m.off = calloc((size_t)n, sizeof(uint64_t));
     m.best = calloc((size_t)n, sizeof(uint64_t));
+    m.cur_off = calloc((size_t)n, sizeof(uint64_t));
     m.order = calloc((size_t)n, sizeof(int));
     m.tmp = calloc((size_t)n, sizeof(int));
     m.sorted = calloc((size_t)n, sizeof(int));
-    if (!m.size || !m.key1 || !m.key2 || !m.off || !m.best || !m.order || !m.tmp || !m.sorted) {
+    m.best_order = calloc((size_t)n, sizeof(int));
+    m.cur = calloc((size_t)n, sizeof(int));
+    if (!m.size || !m.key1 || !m.key2 || !m.off || !m.best || !m.cur_off || !m.order || !m.tmp ||
+        !m.sorted || !m.best_order || !m.cur) {
         st = TML_ERR_NOMEM;
         goto done;
     }
@@ -543,43 +635,61 @@ tml_status tml_mem_plan_with(tml_mem_buf *bufs, int n, uint32_t align, const cha
     }
     lb = lower_bound(&m);
     res->lower_bound = lb > UINT32_MAX ? UINT32_MAX : (uint32_t)lb;
+    exact_fits = n_nonzero <= TML_MEM_EXACT_MAX_BUFS;
 
-    for (s = 0; s < S_EXACT; s++) {
-        uint64_t peak;
-        if (only >= 0 && only != s && !(only == S_EXACT))
-            continue;
-        if (only == S_EXACT && s != S_SIZE && n_nonzero <= TML_MEM_EXACT_MAX_BUFS)
-            continue; /* exact alone: seed it with greedy-size only */
-        peak = run_greedy(&m, s);
+    if (only >= 0 && only < S_SEARCH) {
+        /* one greedy strategy */
+        peak = run_greedy(&m, only);
         if (peak == UINT64_MAX) {
             st = TML_ERR_NOMEM;
             goto done;
         }
-        if (only != S_EXACT || n_nonzero > TML_MEM_EXACT_MAX_BUFS)
+        record(res, strategy_names[only], peak, peak == lb);
+        keep(&m, peak, strategy_names[only], &best, &best_name, true);
+    } else if (only >= S_SEARCH && (only == S_SEARCH || exact_fits)) {
+        /* search alone: seeded (silently) with greedy-size */
+        peak = run_greedy(&m, S_SIZE);
+        if (peak == UINT64_MAX) {
+            st = TML_ERR_NOMEM;
+            goto done;
+        }
+        keep(&m, peak, strategy_names[only], &best, &best_name, true);
+    } else {
+        /* all greedy strategies (also "exact" on an instance too large for it) */
+        for (s = 0; s < S_SEARCH; s++) {
+            peak = run_greedy(&m, s);
+            if (peak == UINT64_MAX) {
+                st = TML_ERR_NOMEM;
+                goto done;
+            }
             record(res, strategy_names[s], peak, peak == lb);
-        if (peak < best) {
-            best = peak;
-            best_name = strategy_names[s];
-            best_optimal = peak == lb;
-            memcpy(m.best, m.off, (size_t)n * sizeof(uint64_t));
+            keep(&m, peak, strategy_names[s], &best, &best_name, true);
+            if (best == lb)
+                break;
         }
-        if (best == lb && only < 0)
-            break;
     }
-    if ((only < 0 || only == S_EXACT) && best > lb && n_nonzero <= TML_MEM_EXACT_MAX_BUFS) {
-        bool optimal = false;
-        uint64_t peak = run_exact(&m, best, lb, &optimal);
-        record(res, strategy_names[S_EXACT], peak, optimal || peak == lb);
-        if (peak < best || only == S_EXACT) {
-            best = peak;
-            best_name = strategy_names[S_EXACT];
-            memcpy(m.best, m.off, (size_t)n * sizeof(uint64_t));
+    /* the searches: exact where it fits, local search otherwise */
+    if ((only < 0 && best > lb && !exact_fits) || only == S_SEARCH) {
+        peak = best > lb ? run_search(&m, best, lb) : best;
+        if (peak == UINT64_MAX) {
+            st = TML_ERR_NOMEM;
+            goto done;
         }
-        best_optimal = optimal || peak == lb;
-    } else if (only == S_EXACT && n_nonzero <= TML_MEM_EXACT_MAX_BUFS) {
-        /* greedy seed already at the bound: that is the exact optimum */
-        record(res, strategy_names[S_EXACT], best, true);
-        best_name = strategy_names[S_EXACT];
+        record(res, strategy_names[S_SEARCH], peak, peak == lb);
+        if (only == S_SEARCH)
+            best_name = strategy_names[S_SEARCH];
+        if (peak < best || only == S_SEARCH)
+            keep(&m, peak, strategy_names[S_SEARCH], &best, &best_name, false);
+    }
+    if (exact_fits && ((only < 0 && best > lb) || only == S_EXACT)) {
+        bool optimal = true;
+        peak = best > lb ? run_exact(&m, best, lb, &optimal) : best;
+        record(res, strategy_names[S_EXACT], peak, optimal || peak == lb);
+        if (only == S_EXACT)
+            best_name = strategy_names[S_EXACT];
+        if (peak < best)
+            keep(&m, peak, strategy_names[S_EXACT], &best, &best_name, false);
+        proven = optimal;
     }
     if (best > UINT32_MAX) {
         st = TML_ERR_FIT;
@@ -589,9 +699,9 @@ tml_status tml_mem_plan_with(tml_mem_buf *bufs, int n, uint32_t align, const cha
         bufs[i].offset = (uint32_t)m.best[i];
     res->peak = (uint32_t)best;
     res->strategy = best_name;
-    if (best_optimal)
+    if (proven || best == lb)
         for (i = 0; i < res->n_attempts; i++)
-            if (res->attempts[i].peak == best && strcmp(res->attempts[i].name, best_name) == 0)
+            if (res->attempts[i].peak == best)
                 res->attempts[i].optimal = true;
 done:
     free(m.size);
@@ -599,9 +709,12 @@ done:
     free(m.key2);
     free(m.off);
     free(m.best);
+    free(m.cur_off);
     free(m.order);
     free(m.tmp);
     free(m.sorted);
+    free(m.best_order);
+    free(m.cur);
     return st;
 }
 

@@ -46,6 +46,7 @@ typedef struct {
     int *parent;        /* (cap_t) union-find over arena tensors */
     int *const_src;     /* (cap_t) for constants: the plan tensor whose graph data holds the bytes */
     const void **data;  /* (cap_t) constant bytes of a const_src tensor */
+    char *defined;      /* (cap_t) the value exists at this point of the walk */
 
     wstep *st;
     int n_st, cap_st;
@@ -126,6 +127,7 @@ static tml_status new_tensor(builder *b, int gt, tml_storage storage, int *out)
         int *np = realloc(b->parent, (size_t)b->cap_t * sizeof(int));
         int *nc;
         const void **nd;
+        char *ndef;
         if (!np)
             return TML_ERR_NOMEM;
         b->parent = np;
@@ -137,6 +139,10 @@ static tml_status new_tensor(builder *b, int gt, tml_storage storage, int *out)
         if (!nd)
             return TML_ERR_NOMEM;
         b->data = nd;
+        ndef = realloc(b->defined, (size_t)b->cap_t);
+        if (!ndef)
+            return TML_ERR_NOMEM;
+        b->defined = ndef;
     }
     pt = &b->t[b->n_t];
     memset(pt, 0, sizeof(*pt));
@@ -154,6 +160,7 @@ static tml_status new_tensor(builder *b, int gt, tml_storage storage, int *out)
     b->parent[b->n_t] = b->n_t;
     b->const_src[b->n_t] = -1;
     b->data[b->n_t] = NULL;
+    b->defined[b->n_t] = storage == TML_STORE_CONST;
     if (storage == TML_STORE_CONST) {
         b->const_src[b->n_t] = b->n_t;
         b->data[b->n_t] = gtn->data;
@@ -186,6 +193,8 @@ static tml_status get_tensor(builder *b, int gt, int *out)
     if (st)
         return st;
     b->t[*out].input_index = k;
+    if (k >= 0)
+        b->defined[*out] = 1;
     if (!is_const)
         b->t[*out].output_index = index_in(g->outputs, g->n_outputs, gt);
     b->g2p[gt] = *out;
@@ -207,8 +216,12 @@ static wstep *new_step(builder *b, tml_kernel_id k, int node)
 
 static tml_status add_copy(builder *b, int src, int dst, int node)
 {
-    tml_copy_params *cp = tml_arena_alloc(b->p->arena, sizeof(*cp));
-    wstep *w = new_step(b, TML_K_COPY, node);
+    tml_copy_params *cp;
+    wstep *w;
+    if (b->t[dst].bytes == 0)
+        return TML_OK; /* an empty tensor: nothing to copy (and no buffer to copy from) */
+    cp = tml_arena_alloc(b->p->arena, sizeof(*cp));
+    w = new_step(b, TML_K_COPY, node);
     if (!cp || !w)
         return TML_ERR_NOMEM;
     cp->bytes = b->t[dst].bytes;
@@ -261,6 +274,16 @@ static bool used_later(const tml_graph *g, int gt, int after)
     return false;
 }
 
+static tml_status check_view_bytes(builder *b, int node, int src, int dst)
+{
+    if (b->t[dst].bytes == b->t[src].bytes)
+        return TML_OK;
+    return tml_node_errorf(b->g, node, TML_ERR_SHAPE,
+                           "view output '%s' has %lu bytes but its input '%s' has %lu",
+                           b->t[dst].name, (unsigned long)b->t[dst].bytes, b->t[src].name,
+                           (unsigned long)b->t[src].bytes);
+}
+
 /* A view node: share, copy, or make a constant. */
 static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
 {
@@ -279,6 +302,9 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
                                    g->tensors[d->out[i]].name);
     if ((st = get_tensor(b, d->in[d->alias_of], &src)))
         return st;
+    if (!b->defined[src])
+        return tml_node_errorf(g, node, TML_ERR_ARG, "input '%s' is not computed before this node",
+                               b->t[src].name);
     gdst = d->out[0];
     if (b->g2p[gdst] >= 0)
         return tml_node_errorf(g, node, TML_ERR_ARG, "output '%s' is written twice",
@@ -289,6 +315,9 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
                 return st;
             b->t[dst].output_index = index_in(g->outputs, g->n_outputs, gdst);
             b->g2p[gdst] = dst;
+            b->defined[dst] = 1;
+            if ((st = check_view_bytes(b, node, src, dst)))
+                return st;
             return add_copy(b, src, dst, node);
         }
         if ((st = new_tensor(b, gdst, TML_STORE_CONST, &dst)))
@@ -301,16 +330,14 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
         bool out = index_in(g->outputs, g->n_outputs, gdst) >= 0;
         if ((st = get_tensor(b, gdst, &dst)))
             return st;
+        b->defined[dst] = 1;
+        if ((st = check_view_bytes(b, node, src, dst)))
+            return st;
         if (out && (group_has(b, root, true) || group_has(b, root, false)))
             return add_copy(b, src, dst, node);
         b->parent[dst] = root;
     }
-    if (b->t[dst].bytes != b->t[src].bytes)
-        return tml_node_errorf(g, node, TML_ERR_SHAPE,
-                               "view output '%s' has %lu bytes but its input '%s' has %lu",
-                               b->t[dst].name, (unsigned long)b->t[dst].bytes, b->t[src].name,
-                               (unsigned long)b->t[src].bytes);
-    return TML_OK;
+    return check_view_bytes(b, node, src, dst);
 }
 
 static tml_status lower_kernel(builder *b, int node, const tml_step_desc *d)
@@ -335,10 +362,16 @@ static tml_status lower_kernel(builder *b, int node, const tml_step_desc *d)
         int pt;
         if ((st = get_tensor(b, d->in[i], &pt)))
             return st;
+        if (pt >= 0 && !b->defined[pt])
+            return tml_node_errorf(g, node, TML_ERR_ARG,
+                                   "input '%s' is not computed before this node", b->t[pt].name);
         b->st[b->n_st - 1].s.in[i] = pt;
     }
     for (i = 0; i < d->n_out; i++) {
         int pt, gt = d->out[i];
+        if (gt < 0) /* the executor refuses them: a kernel must have a buffer to write */
+            return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                   "lowering left output %d of %d absent", i, d->n_out);
         if (gt >= 0 && gt < g->n_tensors && b->g2p[gt] >= 0)
             return tml_node_errorf(g, node, TML_ERR_ARG, "output '%s' is written twice",
                                    g->tensors[gt].name);
@@ -348,6 +381,8 @@ static tml_status lower_kernel(builder *b, int node, const tml_step_desc *d)
                                    g->tensors[gt].name);
         if ((st = get_tensor(b, gt, &pt)))
             return st;
+        if (pt >= 0)
+            b->defined[pt] = 1;
         b->st[b->n_st - 1].s.out[i] = pt;
     }
     w = &b->st[b->n_st - 1];
@@ -796,6 +831,7 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
     free(b.t);
     free(b.parent);
     free(b.const_src);
+    free(b.defined);
     free((void *)b.data);
     free(b.st);
     free(b.g2p);
@@ -808,6 +844,7 @@ fail:
     free(b.t);
     free(b.parent);
     free(b.const_src);
+    free(b.defined);
     free((void *)b.data);
     free(b.st);
     free(b.g2p);

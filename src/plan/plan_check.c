@@ -143,11 +143,11 @@ tml_status tml_plan_check(const tml_plan *p, char *err, size_t errsz)
         }
         for (j = 0; j < ps->n_out; j++) {
             int t = ps->out[j];
-            if (t < -1 || t >= n)
+            if (t >= n)
                 FAIL("step %d (%s): output %d out of range", s, ki->name, j);
-            ob[j] = t >= 0 ? p->tensors[t].bytes : 0;
             if (t < 0)
-                continue;
+                FAIL("step %d (%s): output %d is absent", s, ki->name, j);
+            ob[j] = p->tensors[t].bytes;
             if (p->tensors[t].storage != TML_STORE_ARENA)
                 FAIL("step %d (%s) writes constant '%s'", s, ki->name, tname(p, t));
             if (writer[t] >= 0)
@@ -205,8 +205,8 @@ tml_status tml_plan_check(const tml_plan *p, char *err, size_t errsz)
     for (i = 0; i < n; i++) {
         int r = root[i];
         int64_t fr = firstread[i] >= 0 ? firstread[i] : (lastread[i] == S ? S : -1);
-        if (p->tensors[i].storage != TML_STORE_ARENA || fr < 0)
-            continue;
+        if (p->tensors[i].storage != TML_STORE_ARENA || fr < 0 || p->tensors[i].bytes == 0)
+            continue; /* an empty tensor has nothing to write */
         if (rfirst[r] == INT64_MAX)
             FAIL("tensor '%s' is read (step %lld) but never written", tname(p, i), (long long)fr);
         if (fr <= rfirst[r])

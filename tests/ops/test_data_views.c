@@ -193,6 +193,10 @@ static void test_identity_dropout(void **state)
     n = mk_node(g, TML_OP_DROPOUT, "drop_train", 3, in, 1);
     assert_fails(g, n, TML_ERR_UNSUPPORTED, "training_mode");
     tml_graph_clear_error(g);
+    in[1] = tev_const(g, "ratio0", TML_DT_F32, 0, NULL, (float[]){0.0f});
+    n = mk_node(g, TML_OP_DROPOUT, "drop_train_r0", 3, in, 2);
+    assert_int_equal(tev_eval(g, n), TML_OK); /* ratio 0 drops nothing, even in training */
+    assert_f32(out0(g, n), 6, X24);
 
     /* opset 7: the mask has the input's type */
     g->opset = 7;

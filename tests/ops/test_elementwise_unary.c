@@ -2,7 +2,7 @@
  * test_elementwise_unary.c - the unary ops of the elementwise family (Relu, LeakyRelu,
  * Sigmoid, Tanh, HardSigmoid, HardSwish, Clip, Elu, Selu, Softplus, Exp, Sqrt, Neg, Abs) on
  * hand-computed values, Clip's bounds as attributes (opset < 11) and as constant inputs
- * (opset >= 11, also int8), the errors for non-constant bounds and unsupported dtypes, and
+ * (opset >= 11, also int8) or run-time inputs (binary kernel), dtype errors, and
  * the unary kernels' _check on undersized buffers.
  */
 #include <float.h>
@@ -127,29 +127,33 @@ static void test_sqrt_and_extremes(void **state)
     tml_graph_free(g);
 }
 
-static void test_clip_attributes_opset6(void **state)
+/* Attribute bounds: ONNX before opset 11, and graphs from other importers (opset 0). */
+static void test_clip_attributes(void **state)
 {
-    tml_graph *g = tml_graph_new();
-    int x, y, n;
-    tml_attr *a;
-    const float *o;
+    int opset;
     (void)state;
-    g->opset = 6;
-    x = tev_const(g, "x", TML_DT_F32, 1, (int64_t[]){5}, X);
-    y = tml_graph_add_tensor(g, "y");
-    n = tml_graph_add_node(g, TML_OP_CLIP, "clip6", 1, &x, 1, &y);
-    a = tml_node_add_attr(g, n, "min", TML_ATTR_FLOAT);
-    a->f = -1;
-    a = tml_node_add_attr(g, n, "max", TML_ATTR_FLOAT);
-    a->f = 0.25f;
-    assert_int_equal(tev_eval(g, n), TML_OK);
-    o = g->tensors[y].data;
-    assert_float_equal(o[0], -1, 0);
-    assert_float_equal(o[1], -0.5f, 0);
-    assert_float_equal(o[2], 0, 0);
-    assert_float_equal(o[3], 0.25f, 0);
-    assert_float_equal(o[4], 0.25f, 0);
-    tml_graph_free(g);
+    for (opset = 0; opset <= 6; opset += 6) {
+        tml_graph *g = tml_graph_new();
+        int x, y, n;
+        tml_attr *a;
+        const float *o;
+        g->opset = opset;
+        x = tev_const(g, "x", TML_DT_F32, 1, (int64_t[]){5}, X);
+        y = tml_graph_add_tensor(g, "y");
+        n = tml_graph_add_node(g, TML_OP_CLIP, "clip6", 1, &x, 1, &y);
+        a = tml_node_add_attr(g, n, "min", TML_ATTR_FLOAT);
+        a->f = -1;
+        a = tml_node_add_attr(g, n, "max", TML_ATTR_FLOAT);
+        a->f = 0.25f;
+        assert_int_equal(tev_eval(g, n), TML_OK);
+        o = g->tensors[y].data;
+        assert_float_equal(o[0], -1, 0);
+        assert_float_equal(o[1], -0.5f, 0);
+        assert_float_equal(o[2], 0, 0);
+        assert_float_equal(o[3], 0.25f, 0);
+        assert_float_equal(o[4], 0.25f, 0);
+        tml_graph_free(g);
+    }
 }
 
 static void test_clip_inputs_opset13(void **state)
@@ -199,6 +203,7 @@ static void test_clip_int8_and_errors(void **state)
     int8_t x[4] = {-128, -5, 5, 127}, lo = -3;
     int in[3], y, n;
     const int8_t *o;
+    tml_step_desc s;
     (void)state;
     g->opset = 13;
     in[0] = tev_const(g, "x", TML_DT_S8, 1, (int64_t[]){4}, x);
@@ -212,7 +217,7 @@ static void test_clip_int8_and_errors(void **state)
     assert_int_equal(o[2], 5);
     assert_int_equal(o[3], 127);
     tml_graph_free(g);
-    /* a min that is not a constant: unsupported, naming the input */
+    /* bounds that are not constants: the binary kernel takes them as inputs */
     g = tml_graph_new();
     g->opset = 13;
     in[0] = tev_const(g, "x", TML_DT_F32, 1, (int64_t[]){5}, X);
@@ -220,9 +225,60 @@ static void test_clip_int8_and_errors(void **state)
     tml_tensor_set_shape(&g->tensors[in[1]], TML_DT_F32, 0, NULL);
     y = tml_graph_add_tensor(g, "y");
     n = tml_graph_add_node(g, TML_OP_CLIP, "clip_dyn", 2, in, 1, &y);
-    assert_int_equal(tev_eval(g, n), TML_ERR_UNSUPPORTED);
-    assert_non_null(strstr(tml_graph_error(g), "clip_dyn"));
-    assert_non_null(strstr(tml_graph_error(g), "'dyn_min'"));
+    assert_int_equal(tml_op_shape(g, n), TML_OK);
+    assert_int_equal(tml_op_lower(g, n, &s), TML_OK);
+    assert_int_equal(s.kernel, TML_K_BINARY_F32);
+    assert_int_equal(s.n_in, 2);
+    assert_int_equal(s.in[1], in[1]);
+    assert_int_equal(((const tml_binary_params *)s.params)->op, TML_BINARY_MAX);
+    {
+        float lo = -1, out[5];
+        const void *ins[2] = {X, &lo};
+        void *outs[1] = {out};
+        uint32_t ib[2] = {20, 4}, ob[1] = {20};
+        assert_int_equal(tml_binary_f32_check(s.params, s.params_size, ib, 2, ob, 1, 0), TML_OK);
+        tml_binary_f32(s.params, ins, outs, NULL);
+        assert_float_equal(out[0], -1, 0);
+        assert_float_equal(out[1], -0.5f, 0);
+        assert_float_equal(out[4], 3, 0);
+    }
+    tml_graph_free(g);
+    /* both bounds at run time, int8, crossing bounds: the upper bound wins */
+    g = tml_graph_new();
+    g->opset = 13;
+    in[0] = tev_const(g, "x", TML_DT_S8, 1, (int64_t[]){4}, x);
+    in[1] = tml_graph_add_tensor(g, "lo");
+    tml_tensor_set_shape(&g->tensors[in[1]], TML_DT_S8, 0, NULL);
+    in[2] = tml_graph_add_tensor(g, "hi");
+    tml_tensor_set_shape(&g->tensors[in[2]], TML_DT_S8, 1, (int64_t[]){1});
+    y = tml_graph_add_tensor(g, "y");
+    n = tml_graph_add_node(g, TML_OP_CLIP, "clip_dyn8", 3, in, 1, &y);
+    assert_int_equal(tml_op_shape(g, n), TML_OK);
+    assert_int_equal(tml_op_lower(g, n, &s), TML_OK);
+    assert_int_equal(s.kernel, TML_K_BINARY_S8);
+    assert_int_equal(s.n_in, 3);
+    assert_int_equal(s.inplace_of, 0);
+    {
+        int8_t b[2][2] = {{-3, 4}, {4, -3}}, out[4];
+        uint32_t ib[3] = {4, 1, 1}, ob[1] = {4};
+        int k;
+        for (k = 0; k < 2; k++) {
+            const void *ins[3] = {x, &b[k][0], &b[k][1]};
+            void *outs[1] = {out};
+            assert_int_equal(tml_binary_s8_check(s.params, s.params_size, ib, 3, ob, 1, 0),
+                             TML_OK);
+            tml_binary_s8(s.params, ins, outs, NULL);
+            if (k == 0) {
+                assert_int_equal(out[0], -3);
+                assert_int_equal(out[1], -3);
+                assert_int_equal(out[2], 4);
+                assert_int_equal(out[3], 4);
+            } else {
+                assert_int_equal(out[0], -3);
+                assert_int_equal(out[3], -3);
+            }
+        }
+    }
     tml_graph_free(g);
     /* a bound of another dtype */
     g = tml_graph_new();
@@ -271,7 +327,8 @@ static void test_int_unary(void **state)
     y = tml_graph_add_tensor(g, "y");
     n = tml_graph_add_node(g, TML_OP_SIGMOID, "sig32", 1, &xi, 1, &y);
     assert_int_equal(tev_eval(g, n), TML_ERR_UNSUPPORTED);
-    assert_non_null(strstr(tml_graph_error(g), "node 'sig32' (Sigmoid): unsupported dtype 'int32'"));
+    assert_non_null(
+        strstr(tml_graph_error(g), "node 'sig32' (Sigmoid): unsupported dtype 'int32'"));
     tml_graph_free(g);
 }
 
@@ -311,7 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_sqrt_and_extremes),
-        cmocka_unit_test(test_clip_attributes_opset6),
+        cmocka_unit_test(test_clip_attributes),
         cmocka_unit_test(test_clip_inputs_opset13),
         cmocka_unit_test(test_clip_int8_and_errors),
         cmocka_unit_test(test_int_unary),

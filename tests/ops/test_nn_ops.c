@@ -48,7 +48,7 @@ static int cf(const char *name, int rank, const int64_t *dims, const float *data
 /* Adds node `name` of op with inputs in[] and n_out fresh outputs named name.0, name.1. */
 static int mk(tml_op op, const char *name, int n_in, const int *in, int n_out)
 {
-    int out[4], i;
+    int out[8], i;
     char tn[64];
     for (i = 0; i < n_out; i++) {
         snprintf(tn, sizeof tn, "%s.%d", name, i);
@@ -313,7 +313,14 @@ static void test_conv_errors(void **state)
         eval_fails(n, TML_ERR_UNSUPPORTED, "unsupported dtype 'float16'");
     }
     {
-        int w = cf("wbig", 4, I64(1, 1, 7, 7), F32(0));
+        int in2[2] = {cf("xnhwc", 4, I64(1, 5, 5, 1), G->tensors[in[0]].data), in[1]};
+        G->tensors[in2[0]].layout = TML_LAYOUT_NHWC;
+        n = mk(TML_OP_CONV, "nhwc", 2, in2, 1);
+        eval_fails(n, TML_ERR_UNSUPPORTED, "layout NHWC");
+    }
+    {
+        static const float zeros[49];
+        int w = cf("wbig", 4, I64(1, 1, 7, 7), zeros);
         int in2[2] = {in[0], w};
         n = mk(TML_OP_CONV, "too_big", 2, in2, 1);
         eval_fails(n, TML_ERR_SHAPE, "window");
@@ -354,6 +361,33 @@ static void test_convt_basic(void **state)
     expect_two_same_channels(n, 25,
                              F32(0, 1, 3, 3, 2, 3, 8, 15, 12, 7, 9, 21, 36, 27, 15, 9, 20, 33, 24,
                                  13, 6, 13, 21, 15, 8));
+}
+
+static void test_convt_group_2(void **state)
+{
+    /* ONNX test_convtranspose_group_2: x = 0..17 (1, 2, 3, 3), w = ones (2, 1, 3, 3) */
+    static const float basic[25] = {0, 1,  3,  3,  2,  3,  8,  15, 12, 7,  9, 21, 36,
+                                    27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8};
+    static const float taps[25] = {1, 2, 3, 2, 1, 2, 4, 6, 4, 2, 3, 6, 9,
+                                   6, 3, 2, 4, 6, 4, 2, 1, 2, 3, 2, 1};
+    float x[18], w[18], want[50];
+    int in[2], n, i;
+    (void)state;
+    for (i = 0; i < 18; i++) {
+        x[i] = (float)i;
+        w[i] = 1.0f;
+    }
+    for (i = 0; i < 25; i++) {
+        want[i] = basic[i];
+        want[25 + i] = basic[i] + 9.0f * taps[i]; /* channel 1 sees x + 9 */
+    }
+    in[0] = cf("x", 4, I64(1, 2, 3, 3), x);
+    in[1] = cf("w", 4, I64(2, 1, 3, 3), w);
+    n = mk(TML_OP_CONV_TRANSPOSE, "convt_g2", 2, in, 1);
+    a_int(n, "group", 2);
+    eval_ok(n);
+    expect_shape(n, 0, 4, I64(1, 2, 5, 5));
+    expect_f32(n, 0, 50, want);
 }
 
 static void test_convt_1d(void **state)
@@ -736,7 +770,8 @@ static void test_pool_errors(void **state)
     a_ints(n, "dilations", 3, I64(1, 1, 1));
     eval_fails(n, TML_ERR_SHAPE, "'dilations' has 3 values, expected 2");
     {
-        int y = cf("x2d", 2, I64(4, 4), F32(0));
+        static const float zeros[16];
+        int y = cf("x2d", 2, I64(4, 4), zeros);
         n = mk(TML_OP_MAXPOOL, "mp_rank", 1, &y, 1);
         a_ints(n, "kernel_shape", 0, I64(0));
         eval_fails(n, TML_ERR_UNSUPPORTED, "rank 2");
@@ -800,7 +835,14 @@ static void test_batchnorm_errors(void **state)
     a_int(n, "training_mode", 1);
     eval_fails(n, TML_ERR_UNSUPPORTED, "training_mode=1");
     n = mk(TML_OP_BATCHNORM, "bn_outs", 5, in, 3);
-    eval_fails(n, TML_ERR_UNSUPPORTED, "training output");
+    tml_graph_add_output(G, G->nodes[n].out[2]);
+    eval_fails(n, TML_ERR_UNSUPPORTED, "training output 2");
+    /* unused training outputs (old exporters) are shaped and ignored */
+    n = mk(TML_OP_BATCHNORM, "bn_unused_outs", 5, in, 5);
+    a_float(n, "epsilon", 0.0f);
+    eval_ok(n);
+    expect_f32(n, 0, 4, F32(0, 0.5f, 1, 5));
+    expect_shape(n, 3, 1, I64(2));
     in[4] = cf("var3", 1, I64(3), F32(1, 1, 1));
     n = mk(TML_OP_BATCHNORM, "bn_var", 5, in, 1);
     eval_fails(n, TML_ERR_SHAPE, "'input_var'");
@@ -871,6 +913,7 @@ int main(void)
         T(test_conv_errors),
         T(test_convt_basic),
         T(test_convt_1d),
+        T(test_convt_group_2),
         T(test_convt_output_shape_padding),
         T(test_convt_pads),
         T(test_convt_autopad_same),

@@ -285,6 +285,35 @@ static void test_fold_failure_is_note(void **state)
     tml_graph_free(g);
 }
 
+/* Dropout (inference) of a constant with its mask requested: folded outputs are the data and
+ * an all-true mask, never zero-filled buffers the lowering did not write. */
+static void test_fold_dropout_mask(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int64_t d[1] = {3};
+    float v[3] = {1, 2, 3};
+    int x = t_const_f32(g, "x", 1, d, v);
+    int outs[2] = {t_new(g, "y", TML_DT_UNDEF, -1, NULL), t_new(g, "mask", TML_DT_UNDEF, -1, NULL)};
+    int n = tml_graph_add_node(g, TML_OP_DROPOUT, "drop", 1, &x, 2, outs);
+    const uint8_t *m;
+    (void)state;
+    assert_true(n >= 0);
+    assert_int_equal(tml_graph_add_output(g, outs[0]), TML_OK);
+    assert_int_equal(tml_graph_add_output(g, outs[1]), TML_OK);
+    assert_int_equal(tml_pass_infer_shapes(g), TML_OK);
+    if (g->nodes[n].dead) {
+        assert_memory_equal(g->tensors[outs[0]].data, v, sizeof v);
+        m = g->tensors[outs[1]].data;
+        assert_non_null(m);
+        assert_int_equal(m[0], 1);
+        assert_int_equal(m[2], 1);
+    } else {
+        assert_null(g->tensors[outs[1]].data);
+        assert_true(has_note(g, "drop"));
+    }
+    tml_graph_free(g);
+}
+
 /* ---- remove_dead ---- */
 
 static void test_remove_dead(void **state)
@@ -562,6 +591,124 @@ static void test_fused_add_tanh(void **s) { (void)s; check_fused(P_ADD, TML_OP_T
 static void test_fused_gap_hardswish(void **s) { (void)s; check_fused(P_GAP, TML_OP_HARD_SWISH, "GlobalAveragePool+HardSwish"); }
 static void test_fused_maxpool_relu(void **s) { (void)s; check_fused(P_MAXPOOL, TML_OP_RELU, "MaxPool+Relu"); }
 
+/* ---- fuse_bias ---- */
+
+/* x (2,4) -> MatMul(B (4,3)) -> m -> Add(bias) -> a -> Relu -> y; bias of shape bdims. */
+static int make_dense(tml_graph *g, const float *xv, int brank, const int64_t *bdims,
+                      bool bias_left, int *x, int *mm, int *add)
+{
+    int64_t xd[2] = {2, 4}, wd[2] = {4, 3};
+    float w[12], bv[6];
+    int in[2], m = t_new(g, "m", TML_DT_UNDEF, -1, NULL), a = t_new(g, "a", TML_DT_UNDEF, -1, NULL);
+    int y = t_new(g, "y", TML_DT_UNDEF, -1, NULL), bias;
+    fill(w, 12, 51, -1.0f, 1.0f);
+    fill(bv, 6, 52, -1.0f, 1.0f);
+    *x = xv ? t_const_f32(g, "x", 2, xd, xv) : t_input(g, "x", 2, xd);
+    in[0] = *x, in[1] = t_const_f32(g, "w", 2, wd, w);
+    *mm = node(g, TML_OP_MATMUL, "dense", 2, in, m);
+    bias = t_const_f32(g, "bias", brank, bdims, bv);
+    in[bias_left ? 1 : 0] = m, in[bias_left ? 0 : 1] = bias;
+    *add = node(g, TML_OP_ADD, "dense_bias", 2, in, a);
+    node(g, TML_OP_RELU, "dense_relu", 1, &a, y);
+    assert_int_equal(tml_graph_add_output(g, y), TML_OK);
+    return y;
+}
+
+static void check_dense(int brank, const int64_t *bdims, bool bias_left, bool expect_fused)
+{
+    float xv[8];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    int x, mm, add, yr, y;
+    fill(xv, 8, 53, -2.0f, 2.0f);
+    yr = make_dense(gr, xv, brank, bdims, bias_left, &x, &mm, &add);
+    assert_int_equal(eval_live(gr), TML_OK);
+    y = make_dense(g, NULL, brank, bdims, bias_left, &x, &mm, &add);
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(g->nodes[add].dead, expect_fused);
+    if (expect_fused) {
+        assert_int_equal(g->nodes[mm].op, TML_OP_GEMM);
+        assert_int_equal(g->nodes[mm].n_in, 3);
+        assert_int_equal(g->nodes[mm].act, TML_ACT_RELU);
+        assert_int_equal(g->nodes[mm].out[0], y);
+        assert_int_equal(tml_graph_live_nodes(g), 1);
+    } else {
+        assert_int_equal(g->nodes[mm].op, TML_OP_MATMUL);
+    }
+    feed(g, x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_int_equal(tml_tensor_numel(&g->tensors[y]), tml_tensor_numel(&gr->tensors[yr]));
+    assert_close(g->tensors[y].data, gr->tensors[yr].data, tml_tensor_numel(&g->tensors[y]), 1e-5f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+static void test_fuse_bias_matmul_add(void **state)
+{
+    int64_t n[1] = {3}, one_n[2] = {1, 3}, rows[2] = {2, 3};
+    (void)state;
+    check_dense(1, n, false, true);     /* Add(m, bias[3]) */
+    check_dense(2, one_n, true, true);  /* Add(bias[1,3], m) */
+    check_dense(2, rows, false, false); /* bias varies by row: not a Gemm bias */
+}
+
+/* ---- fuse_pad ---- */
+
+/* x (1,2,5,5) -> Pad(pads) -> p -> Conv(W (3,2,3,3), conv pads) -> y */
+static int make_pad_conv(tml_graph *g, const float *xv, const int64_t *pads8, const char *mode,
+                         const int64_t *conv_pads, int *x, int *pad, int *conv)
+{
+    int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3}, eight[1] = {8};
+    float w[54];
+    int in[2], p = t_new(g, "p", TML_DT_UNDEF, -1, NULL), y = t_new(g, "y", TML_DT_UNDEF, -1, NULL);
+    fill(w, 54, 61, -1.0f, 1.0f);
+    g->opset = 13;
+    *x = xv ? t_const_f32(g, "x", 4, xd, xv) : t_input(g, "x", 4, xd);
+    in[0] = *x, in[1] = t_const_s64(g, "pads", 1, eight, pads8);
+    *pad = node(g, TML_OP_PAD, "pad", 2, in, p);
+    if (mode) {
+        tml_attr *a = tml_node_add_attr(g, *pad, "mode", TML_ATTR_STRING);
+        a->s = tml_graph_strdup(g, mode);
+    }
+    in[0] = p, in[1] = t_const_f32(g, "w", 4, wd, w);
+    *conv = node(g, TML_OP_CONV, "conv", 2, in, y);
+    if (conv_pads)
+        attr_ints(g, *conv, "pads", 4, conv_pads);
+    assert_int_equal(tml_graph_add_output(g, y), TML_OK);
+    return y;
+}
+
+static void check_pad_conv(const int64_t *pads8, const char *mode, const int64_t *conv_pads,
+                           bool expect_fused)
+{
+    float xv[50];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    int x, pad, conv, yr, y;
+    fill(xv, 50, 62, -2.0f, 2.0f);
+    yr = make_pad_conv(gr, xv, pads8, mode, conv_pads, &x, &pad, &conv);
+    assert_int_equal(eval_live(gr), TML_OK);
+    y = make_pad_conv(g, NULL, pads8, mode, conv_pads, &x, &pad, &conv);
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(g->nodes[pad].dead, expect_fused);
+    if (expect_fused)
+        assert_int_equal(g->nodes[conv].in[0], x);
+    feed(g, x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_int_equal(tml_tensor_numel(&g->tensors[y]), tml_tensor_numel(&gr->tensors[yr]));
+    assert_close(g->tensors[y].data, gr->tensors[yr].data, tml_tensor_numel(&g->tensors[y]), 1e-5f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+static void test_fuse_pad_into_conv(void **state)
+{
+    /* ONNX order: x1_begin..x4_begin, x1_end..x4_end over (N, C, H, W) */
+    int64_t hw[8] = {0, 0, 1, 2, 0, 0, 2, 0}, conv_p[4] = {1, 0, 0, 1};
+    (void)state;
+    check_pad_conv(hw, NULL, NULL, true);      /* asymmetric spatial zero pad */
+    check_pad_conv(hw, NULL, conv_p, true);    /* added to the conv's own pads */
+    check_pad_conv(hw, "reflect", NULL, false); /* not zeros */
+}
+
 /* ---- fold_batchnorm ---- */
 
 /* x (1,C,5,5) -> Conv[/ConvTranspose](W, b) -> c -> BN -> y -> Relu -> r (output).
@@ -668,6 +815,24 @@ static void test_bn_fold_conv_transpose(void **state)
 {
     (void)state;
     check_conv_bn(true, 2);
+}
+
+/* BN that already carries a fused activation (pipeline run twice): the act moves to the conv. */
+static void test_bn_fold_keeps_bn_activation(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    bn_net n = make_conv_bn(g, false, 1, false, NULL);
+    int64_t cd[4] = {1, 6, 5, 5};
+    (void)state;
+    tml_tensor_set_shape(&g->tensors[n.c], TML_DT_F32, 4, cd);
+    tml_tensor_set_shape(&g->tensors[n.y], TML_DT_F32, 4, cd);
+    g->nodes[n.bn].act = TML_ACT_LEAKY;
+    g->nodes[n.bn].act_a = 0.1f;
+    assert_int_equal(tml_pass_fold_batchnorm(g), TML_OK);
+    assert_true(g->nodes[n.bn].dead);
+    assert_int_equal(g->nodes[n.conv].act, TML_ACT_LEAKY);
+    assert_float_equal(g->nodes[n.conv].act_a, 0.1f, 0.0f);
+    tml_graph_free(g);
 }
 
 static void test_bn_not_folded_when_conv_output_shared(void **state)
@@ -878,7 +1043,8 @@ static void test_pipeline_conv_bn_relu(void **state)
     z = t_new(g, "z", TML_DT_UNDEF, -1, NULL);
     dead_branch = node(g, TML_OP_SIGMOID, "unused", 1, &n.x, z);
     tml_pass_options_default(&o);
-    assert_true(o.fold_constants && o.fold_batchnorm && o.fuse_activations && o.remove_dead);
+    assert_true(o.fold_constants && o.fold_batchnorm && o.fuse_activations && o.remove_dead &&
+                o.fuse_bias && o.fuse_pad);
     st = tml_passes_run(g, &o);
     if (st)
         print_message("error: %s\n", tml_graph_error(g));
@@ -971,8 +1137,8 @@ static void test_pipeline_small_cnn(void **state)
         print_message("error: %s\n", tml_graph_error(g));
     assert_int_equal(st, TML_OK);
     assert_true(has_note(g, "input 'x': dynamic batch dimension fixed to 1"));
-    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, batch-norms folded 1, "
-                            "activations fused 2, dead removed 1)"));
+    assert_true(has_note(g, "passes: 12 -> 4 live nodes (constants folded 4, biases/pads fused 0, "
+                            "batch-norms folded 1, activations fused 2, dead removed 1)"));
     assert_true(g->nodes[n.n_sig].dead);
     for (i = 0; i < g->n_nodes; i++)
         if (!g->nodes[i].dead)
@@ -995,6 +1161,9 @@ static void test_pipeline_small_cnn(void **state)
     }
     assert_int_equal(g->tensors[n.y].dims[0], 1);
     assert_int_equal(g->tensors[n.y].dims[1], 5);
+    /* a second run finds nothing more to do and breaks nothing */
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(tml_graph_live_nodes(g), 4);
     feed(g, n.x, xv);
     assert_int_equal(eval_live(g), TML_OK);
     assert_close(g->tensors[n.y].data, gr->tensors[nr.y].data, 5, 1e-4f);
@@ -1012,6 +1181,7 @@ int main(void)
         cmocka_unit_test(test_fold_constant_attr),
         cmocka_unit_test(test_fold_not_foldable_cases),
         cmocka_unit_test(test_fold_failure_is_note),
+        cmocka_unit_test(test_fold_dropout_mask),
         cmocka_unit_test(test_remove_dead),
         cmocka_unit_test(test_fuse_relu_rewires),
         cmocka_unit_test(test_fuse_leaky_default_alpha),
@@ -1024,7 +1194,10 @@ int main(void)
         cmocka_unit_test(test_fused_add_tanh),
         cmocka_unit_test(test_fused_gap_hardswish),
         cmocka_unit_test(test_fused_maxpool_relu),
+        cmocka_unit_test(test_fuse_bias_matmul_add),
+        cmocka_unit_test(test_fuse_pad_into_conv),
         cmocka_unit_test(test_bn_not_folded_when_conv_output_shared),
+        cmocka_unit_test(test_bn_fold_keeps_bn_activation),
         cmocka_unit_test(test_bn_fold_conv),
         cmocka_unit_test(test_bn_fold_conv_grouped),
         cmocka_unit_test(test_bn_fold_conv_transpose),

@@ -247,6 +247,40 @@ static void test_edge_cases(void **state)
     assert_null(tml_mem_strategy_name(tml_mem_strategy_count()));
 }
 
+/* Beyond the exact search's size, the local search never loses to the greedy orders it starts
+ * from, and on these instances it finds something better at least sometimes. */
+static void test_local_search(void **state)
+{
+    int it, s, improved = 0;
+    (void)state;
+    rng_state = 31337;
+    for (it = 0; it < 30; it++) {
+        static tml_mem_buf b[60], c[60];
+        tml_mem_result r, ls;
+        uint32_t greedy_best = UINT32_MAX;
+        random_instance(b, 60, 30, 64, 16);
+        for (s = 0; s < 6; s++) { /* the greedy strategies */
+            memcpy(c, b, sizeof(b));
+            assert_int_equal(tml_mem_plan_with(c, 60, 16, tml_mem_strategy_name(s), &r), TML_OK);
+            if (r.peak < greedy_best)
+                greedy_best = r.peak;
+        }
+        memcpy(c, b, sizeof(b));
+        assert_int_equal(tml_mem_plan(c, 60, 16, &r), TML_OK);
+        assert_valid(c, 60, &r);
+        assert_true(r.peak <= greedy_best);
+        if (greedy_best > r.lower_bound) {
+            assert_string_equal(r.attempts[r.n_attempts - 1].name, "local-search");
+            improved += r.peak < greedy_best;
+        }
+        memcpy(c, b, sizeof(b));
+        assert_int_equal(tml_mem_plan_with(c, 60, 16, "local-search", &ls), TML_OK);
+        assert_valid(c, 60, &ls);
+        assert_string_equal(ls.strategy, "local-search");
+    }
+    assert_true(improved > 0);
+}
+
 static void test_large_instance(void **state)
 {
     /* many buffers: no exact search, the heuristics must still be valid and near the bound */
@@ -269,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_stops_at_bound),
         cmocka_unit_test(test_checker_detects_broken_placement),
         cmocka_unit_test(test_edge_cases),
+        cmocka_unit_test(test_local_search),
         cmocka_unit_test(test_large_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

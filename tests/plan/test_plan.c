@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "plan/plan_internal.h"
+#include "plan_run.h"
 #include "tml/arena.h"
 
 /* ---- graph helpers ---- */
@@ -103,40 +104,9 @@ static tml_plan *build(tml_graph *g, const tml_plan_options *o)
     return p;
 }
 
-/* Runs the plan on an arena full of garbage; in[k] feeds input k, out[k] receives output k. */
 static void run(const tml_plan *p, const float *const *in, float **out)
 {
-    uint8_t *arena = malloc(p->arena_size + 16);
-    int s, k, j;
-    memset(arena, 0xCD, p->arena_size + 16);
-    for (k = 0; k < p->n_inputs; k++) {
-        const tml_plan_tensor *t = &p->tensors[p->inputs[k]];
-        memcpy(arena + t->offset, in[k], t->bytes);
-    }
-    for (s = 0; s < p->n_steps; s++) {
-        const tml_plan_step *ps = &p->steps[s];
-        const void *ins[TML_PLAN_MAX_IO];
-        void *outs[TML_PLAN_MAX_IO];
-        const tml_kernel_info *ki = tml_kernel_get_info(ps->kernel);
-        assert_non_null(ki);
-        assert_non_null(ki->fn);
-        for (j = 0; j < ps->n_in; j++) {
-            const tml_plan_tensor *t = ps->in[j] >= 0 ? &p->tensors[ps->in[j]] : NULL;
-            ins[j] = !t ? NULL
-                        : t->storage == TML_STORE_CONST ? (const void *)(p->weights + t->offset)
-                                                        : (const void *)(arena + t->offset);
-        }
-        for (j = 0; j < ps->n_out; j++)
-            outs[j] = ps->out[j] >= 0 ? arena + p->tensors[ps->out[j]].offset : NULL;
-        ki->fn(ps->params, ins, outs, ps->scratch_bytes ? arena + ps->scratch_offset : NULL);
-        if (ps->scratch_bytes) /* a kernel may scribble over its scratch */
-            memset(arena + ps->scratch_offset, 0xEE, ps->scratch_bytes);
-    }
-    for (k = 0; k < p->n_outputs; k++) {
-        const tml_plan_tensor *t = &p->tensors[p->outputs[k]];
-        memcpy(out[k], arena + t->offset, t->bytes);
-    }
-    free(arena);
+    assert_int_equal(tpr_run(p, (const void *const *)in, (void *const *)out), 0);
 }
 
 static int count_kernel(const tml_plan *p, tml_kernel_id k)
@@ -363,6 +333,26 @@ static void test_constants(void **state)
     tml_graph_free(g);
 }
 
+/* An empty folded output needs no copy (there are no bytes to copy from or to). */
+static void test_empty_constant_output(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int x = add_vec(g, "x", 8), y = add_vec(g, "y", 8), e = add_vec(g, "e", 0);
+    tml_plan *p;
+    (void)state;
+    g->tensors[e].data = tml_graph_alloc(g, 1);
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_NEG, "n", x, y);
+    tml_graph_add_output(g, y);
+    tml_graph_add_output(g, e);
+    p = build(g, NULL);
+    assert_int_equal(p->n_steps, 1);
+    assert_int_equal(p->tensors[p->outputs[1]].bytes, 0);
+    assert_int_equal(p->tensors[p->outputs[1]].storage, TML_STORE_ARENA);
+    tml_plan_free(p);
+    tml_graph_free(g);
+}
+
 /* Scratch: its own buffer, live at its step only, never on top of a live tensor. */
 static void test_scratch(void **state)
 {
@@ -467,6 +457,35 @@ static void test_errors(void **state)
     assert_int_equal(tml_plan_build_lowered(g, NULL, test_lower, NULL, &p), TML_ERR_ARG);
     assert_non_null(strstr(tml_graph_error(g), "'z'"));
     tml_graph_free(g);
+
+    /* a node reading a tensor computed only later (graph not in topological order) */
+    g = tml_graph_new();
+    x = add_vec(g, "x", 8);
+    y = add_vec(g, "y", 8);
+    z = add_vec(g, "z", 8);
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_NEG, "late", z, y);
+    node1(g, TML_OP_NEG, "early", x, z);
+    tml_graph_add_output(g, y);
+    assert_int_equal(tml_plan_build_lowered(g, NULL, test_lower, NULL, &p), TML_ERR_ARG);
+    assert_non_null(strstr(tml_graph_error(g), "node 'late'"));
+    assert_non_null(strstr(tml_graph_error(g), "'z' is not computed"));
+    tml_graph_free(g);
+
+    /* a view whose output does not have its input's byte size */
+    g = tml_graph_new();
+    x = add_vec(g, "x", 8);
+    y = add_vec(g, "y", 6);
+    z = add_vec(g, "z", 6);
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_NEG, "n", x, z);
+    node1(g, TML_OP_RESHAPE, "bad_view", x, y);
+    tml_graph_add_output(g, y);
+    tml_graph_add_output(g, z);
+    assert_int_equal(tml_plan_build_lowered(g, NULL, test_lower, NULL, &p), TML_ERR_SHAPE);
+    assert_non_null(strstr(tml_graph_error(g), "node 'bad_view'"));
+    assert_non_null(strstr(tml_graph_error(g), "24 bytes"));
+    tml_graph_free(g);
 }
 
 static void test_checker_detects_broken_plan(void **state)
@@ -511,6 +530,74 @@ static void test_checker_detects_broken_plan(void **state)
     assert_int_equal(tml_plan_check(p, err, sizeof(err)), TML_ERR_VERIFY);
     assert_non_null(strstr(err, "scratch of step 1"));
     tml_plan_free(p);
+    tml_graph_free(g);
+}
+
+/* tml_plan_check on corrupted plans: never crashes, and whatever it accepts runs within the
+ * arena and weights (run under ASan in the sanitizer build). */
+static void test_check_survives_mutations(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int64_t d24[2] = {2, 4};
+    int x = add_vec(g, "x", 8), a = add_vec(g, "a", 8), r = add_t(g, "r", 2, d24);
+    int c = add_const_vec(g, "c", 8, 1.0f), b = add_vec(g, "b", 8), y = add_t(g, "y", 2, d24);
+    int it, accepted = 0;
+    uint32_t h = 99;
+    tml_plan *orig;
+    char err[256];
+    (void)state;
+    (void)c;
+    tml_graph_add_input(g, x);
+    node1(g, TML_OP_RELU, "n1", x, a);
+    node1(g, TML_OP_RESHAPE, "rs", a, r);
+    node1(g, TML_OP_RELU, "n2", r, y);
+    node1(g, TML_OP_NEG, "n3", c, b);
+    tml_graph_add_output(g, y);
+    tml_graph_add_output(g, b);
+    orig = build(g, NULL);
+    for (it = 0; it < 3000; it++) {
+        tml_plan p = *orig;
+        tml_plan_tensor t[16];
+        tml_plan_step st[16];
+        int share[16], k, i;
+        memcpy(t, orig->tensors, sizeof(t[0]) * (size_t)orig->n_tensors);
+        memcpy(st, orig->steps, sizeof(st[0]) * (size_t)orig->n_steps);
+        memcpy(share, orig->share, sizeof(int) * (size_t)orig->n_tensors);
+        p.tensors = t;
+        p.steps = st;
+        p.share = share;
+        for (k = 0; k < 1 + it % 3; k++) {
+            h ^= h << 13;
+            h ^= h >> 17;
+            h ^= h << 5;
+            i = (int)((h >> 8) % 16u);
+            switch (h % 12) {
+            case 0: t[i % p.n_tensors].offset += (h >> 4) % 64; break;
+            case 1: t[i % p.n_tensors].bytes = (h >> 4) % 80; break;
+            case 2: share[i % p.n_tensors] = (int)((h >> 4) % 20) - 2; break;
+            case 3: st[i % p.n_steps].in[0] = (int)((h >> 4) % 20) - 2; break;
+            case 4: st[i % p.n_steps].out[0] = (int)((h >> 4) % 20) - 2; break;
+            case 5: st[i % p.n_steps].kernel = (tml_kernel_id)((h >> 4) % 200); break;
+            case 6: st[i % p.n_steps].n_in = (int)((h >> 4) % 20) - 2; break;
+            case 7: st[i % p.n_steps].scratch_bytes = (h >> 4) % 64; break;
+            case 8: t[i % p.n_tensors].storage = (tml_storage)((h >> 4) % 3); break;
+            case 9: p.arena_size = (h >> 4) % 128; break;
+            case 10: p.inputs[0] = (int)((h >> 4) % 20) - 2; break;
+            default: t[i % p.n_tensors].rank = (int)((h >> 4) % 12) - 2; break;
+            }
+        }
+        if (tml_plan_check(&p, err, sizeof err) == TML_OK) {
+            float in0[8], o1[8], o2[8], *outs[2] = {o1, o2};
+            const float *ins[1] = {in0};
+            memset(in0, 0, sizeof in0);
+            accepted++;
+            run(&p, ins, outs);
+        } else {
+            assert_true(err[0] != 0);
+        }
+    }
+    assert_true(accepted > 0 && accepted < 3000);
+    tml_plan_free(orig);
     tml_graph_free(g);
 }
 
@@ -616,10 +703,12 @@ int main(void)
         cmocka_unit_test(test_view_shares),
         cmocka_unit_test(test_view_copies),
         cmocka_unit_test(test_constants),
+        cmocka_unit_test(test_empty_constant_output),
         cmocka_unit_test(test_scratch),
         cmocka_unit_test(test_macs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_checker_detects_broken_plan),
+        cmocka_unit_test(test_check_survives_mutations),
         cmocka_unit_test(test_print_map),
         cmocka_unit_test(test_random_graphs),
     };

@@ -197,12 +197,85 @@ static void test_query(void **state)
     assert_null(strchr(err, '\n'));
 }
 
+static int count_rec(void *ctx, const tml_senml_rec *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_senml(void **state)
+{
+    static const char *bad[] = {
+        "{}",                                   /* not an array */
+        "[1]",                                  /* record not an object */
+        "[{\"n\":\"/3/0/0\"}]",                 /* no value */
+        "[{\"n\":\"/3/0/0\",\"v\":1,\"vs\":\"a\"}]", /* two values */
+        "[{\"v\":1}]",                          /* no name */
+        "[{\"n\":5,\"v\":1}]",                  /* name not a string */
+        "[{\"n\":\"x\",\"v\":\"1\"}]",          /* v not a number */
+        "[{\"n\":\"x\",\"vb\":1}]",             /* vb not a bool */
+        "[{\"bn\":7,\"n\":\"x\",\"v\":1}]",     /* bn not a string */
+        "[{\"n\":\"x\",\"v\":1}",               /* truncated */
+    };
+    char err[256];
+    int n = 0;
+    size_t i;
+    (void)state;
+    assert_int_equal(tml_senml_json_parse("[{\"bn\":\"/3/0/\",\"n\":\"0\",\"vs\":\"acme\"},"
+                                          "{\"n\":\"9\",\"v\":87},{\"n\":\"x\",\"vb\":true},"
+                                          "{\"bn\":\"/5/0/\",\"n\":\"3\",\"v\":0}]",
+                                          102, count_rec, &n, err, sizeof err),
+                     TML_OK);
+    assert_int_equal(n, 4);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (tml_senml_json_parse(bad[i], strlen(bad[i]), count_rec, &n, err, sizeof err) !=
+            TML_ERR_FORMAT)
+            fail_msg("accepted: %s", bad[i]);
+        assert_non_null(strstr(err, "senml"));
+    }
+}
+
+static void test_node_info(void **state)
+{
+    const char *p = "[{\"bn\":\"/32769/0/\",\"n\":\"0\",\"vs\":\"cortex-m4\"},"
+                    "{\"n\":\"1\",\"v\":25000000},{\"n\":\"2\",\"v\":65536},"
+                    "{\"n\":\"3\",\"v\":262144},{\"n\":\"4\",\"vs\":\"fpu,dsp\"},"
+                    "{\"n\":\"5\",\"vs\":\"mps2\"},{\"n\":\"6\",\"vs\":\"0.1.0\"},"
+                    "{\"n\":\"7\",\"vs\":\"conv2d_s8,relu_s8\"},{\"n\":\"8\",\"vs\":\"mnist\"},"
+                    "{\"n\":\"9\",\"vs\":\"ab12\"},{\"n\":\"12\",\"vs\":\"cortex-m4\"},"
+                    "{\"n\":\"99\",\"vs\":\"ignored\"},{\"bn\":\"/3/0/\",\"n\":\"0\",\"vs\":\"x\"}]";
+    char *json = NULL, model[64], sha[65], err[256];
+    (void)state;
+    assert_int_equal(tml_lwm2m_node_info(p, strlen(p), &json, model, sizeof model, sha, sizeof sha,
+                                         err, sizeof err),
+                     TML_OK);
+    assert_string_equal(json, "{\"core\":\"cortex-m4\",\"clock_hz\":25000000,\"ram\":65536,"
+                              "\"flash\":262144,\"accelerators\":\"fpu,dsp\",\"rtos\":\"mps2\","
+                              "\"runtime_version\":\"0.1.0\",\"kernels\":\"conv2d_s8,relu_s8\","
+                              "\"target\":\"cortex-m4\"}");
+    assert_string_equal(model, "mnist");
+    assert_string_equal(sha, "ab12");
+    free(json);
+    p = "[{\"n\":\"/32769/0/2\",\"vs\":\"lots\"}]";
+    assert_int_equal(tml_lwm2m_node_info(p, strlen(p), &json, model, sizeof model, sha, sizeof sha,
+                                         err, sizeof err),
+                     TML_ERR_FORMAT);
+    assert_null(json);
+    assert_non_null(strstr(err, "'/32769/0/2' must be a non-negative number"));
+    p = "[{\"n\":\"/32769/0/0\",\"v\":4}]";
+    assert_int_equal(tml_lwm2m_node_info(p, strlen(p), &json, model, sizeof model, sha, sizeof sha,
+                                         err, sizeof err),
+                     TML_ERR_FORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linkformat_ok),   cmocka_unit_test(test_linkformat_bad),
         cmocka_unit_test(test_linkformat_bounds), cmocka_unit_test(test_objects),
-        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_query),          cmocka_unit_test(test_senml),
+        cmocka_unit_test(test_node_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,16 @@ static inline tml_status tml_ew_check_strides(int32_t rank, const uint32_t *dims
     return max_off < elems ? TML_OK : TML_ERR_FORMAT;
 }
 
+/* The op that folds input k (k >= 1) into the running result. CLIP folds input 1 (the lower
+ * bound) with max and input 2 (the upper bound) with min, so the upper bound wins when the
+ * bounds cross, as ONNX Clip specifies; every other op folds all inputs alike. */
+static inline int32_t tml_binary_fold_op(int32_t op, int k)
+{
+    if (op != TML_BINARY_CLIP)
+        return op;
+    return k == 1 ? TML_BINARY_MAX : TML_BINARY_MIN;
+}
+
 /* Shared check of tml_binary_params for a kernel whose elements are `esize` bytes. */
 static inline tml_status tml_binary_check_common(const void *params, uint32_t params_size,
                                                  uint32_t esize, const uint32_t *in_bytes,
@@ -89,7 +99,8 @@ static inline tml_status tml_binary_check_common(const void *params, uint32_t pa
     int k;
     if (params_size != sizeof(*p) || n_out != 1 || p->n_in < 1 ||
         p->n_in > TML_BINARY_MAX_IN || n_in != p->n_in || p->op < 0 ||
-        p->op >= TML_BINARY_OP_COUNT || p->rank < 0 || p->rank > TML_MAX_RANK)
+        p->op >= TML_BINARY_OP_COUNT || p->rank < 0 || p->rank > TML_MAX_RANK ||
+        (p->op == TML_BINARY_CLIP && p->n_in != 3))
         return TML_ERR_FORMAT;
     numel = tml_ew_numel(p->rank, p->dims);
     if (numel > out_bytes[0] / esize)

@@ -1,5 +1,5 @@
 /*
- * nn_check.h - static inline helpers the nn family's _check companions share.
+ * nn_check.h - static inline helpers the nn family's kernels and _check companions share.
  *
  * A _check proves from a params struct and buffer byte counts alone that its kernel stays in
  * bounds; the params come from an untrusted model package. Every size is therefore computed
@@ -50,5 +50,21 @@ static inline int tml_nn_act_ok(int32_t act) { return act >= 0 && act <= 6; }
 
 /* Bytes of count float32 elements, saturating. */
 static inline uint64_t tml_nn_f32_bytes(uint64_t count) { return tml_nn_mul(count, 4); }
+
+/*
+ * Taps of a sliding window that land inside [0, size): positions start + j*dil for j in
+ * [*lo, *hi) (empty if *lo >= *hi). Kernels loop over exactly these instead of testing every
+ * tap, which keeps the inner loops branch-free and the summation order unchanged.
+ */
+static inline void tml_nn_window(int32_t start, int32_t k, int32_t dil, int32_t size,
+                                 int32_t *lo, int32_t *hi)
+{
+    int32_t l = start < 0 ? (-start + dil - 1) / dil : 0;
+    int32_t h = start < size ? (size - start + dil - 1) / dil : 0;
+    *lo = l < k ? l : k;
+    *hi = h < k ? h : k;
+    if (*hi < *lo)
+        *hi = *lo;
+}
 
 #endif /* TML_NN_CHECK_H */

@@ -33,7 +33,8 @@ enum {
     TML_BINARY_MIN = 4,   /* min(a, b); float NaN propagates */
     TML_BINARY_MAX = 5,   /* max(a, b); float NaN propagates */
     TML_BINARY_PRELU = 6, /* a < 0 ? a * b : a (b is the slope) */
-    TML_BINARY_OP_COUNT = 7
+    TML_BINARY_CLIP = 7,  /* exactly 3 inputs: min(max(x, lo), hi) - Clip with runtime bounds */
+    TML_BINARY_OP_COUNT = 8
 };
 
 /*
@@ -47,7 +48,8 @@ typedef struct {
     int32_t n_in;                                  /* inputs, 1..TML_BINARY_MAX_IN */
     int32_t rank;                                  /* output rank, 0..TML_MAX_RANK */
     uint32_t dims[TML_MAX_RANK];                   /* output dims (rank used), row-major */
-    uint32_t strides[TML_BINARY_MAX_IN][TML_MAX_RANK]; /* [input][dim] element strides, 0 = broadcast */
+    /* [input][dim] element strides over the output index, 0 = broadcast */
+    uint32_t strides[TML_BINARY_MAX_IN][TML_MAX_RANK];
     int32_t act;                                   /* fused activation TML_RT_ACT_* (float only) */
     float act_a, act_b;                            /* its parameters (see act.h) */
 } tml_binary_params;

@@ -1,0 +1,138 @@
+/*
+ * cmd_compile.c - `tmlaas compile MODEL -o DIR`: the "squeeze" job. Writes the generated C
+ * (model.c, model.h, and only the runtime kernels the plan uses under tml/), the model package
+ * (model.tmlpkg) and report.json, and prints the report.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "tml/codegen.h"
+#include "tml/compiler.h"
+
+static const char help[] =
+    "usage: tmlaas compile MODEL -o DIR [options]\n"
+    "\n"
+    "Compiles an ONNX (or TFLite) model for one target and writes to DIR:\n"
+    "  model.c, model.h   the model: weights as static const, one arena, one entry function\n"
+    "  tml/               only the runtime headers and kernels the model uses\n"
+    "  main.c             (with --harness) a program running the model on raw input files\n"
+    "  model.tmlpkg       the same plan serialized, for devices that already have the kernels\n"
+    "  report.json        ops, parameters, weight bytes, arena bytes, MACs\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR        output directory (created if missing)\n"
+    "  --target NAME        target profile (default: host)\n"
+    "  --prefix NAME        identifier prefix of the generated API (default: model)\n"
+    "  --harness            also write main.c (see above)\n"
+    "  --map                print the arena memory map\n"
+    "  --strategy NAME      force one memory strategy (greedy-size, greedy-first-use, ...)\n"
+    "  --no-fold, --no-fuse disable constant folding / activation and batch-norm fusion\n"
+    "  -q, --quiet          print nothing but errors\n";
+
+static int write_text(const char *dir, const char *name, const char *text)
+{
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "tmlaas compile: cannot write '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_compile(int argc, char **argv)
+{
+    const char *model = NULL, *out = NULL, *target = "host";
+    bool quiet = false, map = false;
+    tml_compile_options co;
+    tml_codegen_options go;
+    tml_model *m = NULL;
+    char err[1024], path[4096];
+    char *json;
+    tml_status st;
+    int i, rc = 1;
+
+    tml_compile_options_default(&co);
+    tml_codegen_options_default(&go);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            fputs(help, stdout);
+            return 0;
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--target") && i + 1 < argc) {
+            target = argv[++i];
+        } else if (!strcmp(a, "--prefix") && i + 1 < argc) {
+            go.prefix = argv[++i];
+        } else if (!strcmp(a, "--strategy") && i + 1 < argc) {
+            co.plan.strategy = argv[++i];
+        } else if (!strcmp(a, "--harness")) {
+            go.harness = true;
+        } else if (!strcmp(a, "--map")) {
+            map = true;
+        } else if (!strcmp(a, "--no-fold")) {
+            co.passes.fold_constants = false;
+        } else if (!strcmp(a, "--no-fuse")) {
+            co.passes.fuse_activations = false;
+            co.passes.fold_batchnorm = false;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = true;
+        } else if (a[0] == '-') {
+            return cli_usage_error("compile", "unknown option '%s'", a);
+        } else if (!model) {
+            model = a;
+        } else {
+            return cli_usage_error("compile", "unexpected argument '%s'", a);
+        }
+    }
+    if (!model)
+        return cli_usage_error("compile", "missing MODEL");
+    if (!out)
+        return cli_usage_error("compile", "missing -o DIR");
+    if (strcmp(target, "host") != 0) {
+        fprintf(stderr, "tmlaas compile: unknown target '%s' (known: host)\n", target);
+        return 2;
+    }
+
+    st = tml_model_compile(model, &co, &m, err, sizeof err);
+    if (st != TML_OK) {
+        fprintf(stderr, "tmlaas compile: %s\n", err);
+        return 1;
+    }
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tmlaas compile: cannot create '%s': %s\n", out, strerror(errno));
+        goto done;
+    }
+    if (tml_codegen_c(m->plan, out, &go, err, sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas compile: %s\n", err);
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/model.tmlpkg", out);
+    if (tml_package_save(m->plan, path, err, sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas compile: %s\n", err);
+        goto done;
+    }
+    json = tml_model_report_json(m);
+    if (!json || write_text(out, "report.json", json) != 0) {
+        free(json);
+        goto done;
+    }
+    free(json);
+    if (!quiet) {
+        tml_model_report_print(m, stdout);
+        if (map)
+            tml_plan_print_map(m->plan, stdout);
+        printf("  wrote %s/{model.c,model.h,tml/,model.tmlpkg,report.json}\n", out);
+    }
+    rc = 0;
+done:
+    tml_model_free(m);
+    return rc;
+}

@@ -1,0 +1,578 @@
+/*
+ * coap.c - the service's CoAP endpoint (libcoap3): the LwM2M 1.1 registration interface.
+ *
+ *   POST   /rd?ep=NAME&lt=S&lwm2m=1.1&b=U   payload: link format  -> 2.01, Location-Path rd/<id>
+ *   POST   /rd/<id>[?lt=S&b=..]            payload optional      -> 2.04 (registration update)
+ *   DELETE /rd/<id>                                              -> 2.02 (de-register)
+ *
+ * "/rd" is an ordinary resource. Registration ids are not resources of their own: libcoap's
+ * unknown-resource handler receives every other path, and the handlers look the id up in the
+ * store. That keeps the store the only state (a restarted service answers updates for
+ * registrations made before the restart without rebuilding anything) and avoids creating and
+ * deleting resources from inside handlers.
+ *
+ * Every request is checked before anything is written: query parameters and the link-format
+ * payload go through the bounded parsers in src/lwm2m/; a malformed request gets 4.00 (4.12 for
+ * an unsupported LwM2M version, 4.15 for a content format other than link format) with the
+ * reason as a diagnostic payload, is logged, and changes nothing. Block-wise transfer
+ * (RFC 7959) is libcoap's: COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY hands each handler
+ * the reassembled body, so large registration payloads and uploads work unchanged.
+ *
+ * Lifetime expiry runs from tml_coap_run() once a second: devices whose last registration or
+ * update is older than their lifetime are marked offline in one store transaction.
+ *
+ * DTLS-PSK comes later: it needs only a coap_context_set_psk2() call (with an id -> key
+ * callback over the store) and a COAP_PROTO_DTLS endpoint in add_endpoints(); the handlers
+ * do not change.
+ */
+#include <arpa/inet.h>
+#include <coap3/coap.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lwm2m/lwm2m.h"
+#include "service/service_int.h"
+
+#define LINKS_TEXT_MAX (64 * 1024) /* normalized object links stored per device */
+
+static tml_service *svc_of(coap_session_t *session)
+{
+    return (tml_service *)coap_get_app_data(coap_session_get_context(session));
+}
+
+static void peer_str(coap_session_t *session, char *buf, size_t n)
+{
+    const coap_address_t *a = coap_session_get_addr_remote(session);
+    if (!a || coap_print_addr(a, (unsigned char *)buf, n) == 0)
+        snprintf(buf, n, "?");
+}
+
+/* Answers with a code and a diagnostic payload (text/plain), and logs the event. */
+static void reply(coap_pdu_t *resp, coap_pdu_code_t code, const char *peer, const char *msg)
+{
+    coap_pdu_set_code(resp, code);
+    if (msg && *msg) {
+        unsigned char cf[4];
+        coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT,
+                        coap_encode_var_safe(cf, sizeof cf, COAP_MEDIATYPE_TEXT_PLAIN), cf);
+        coap_add_data(resp, strlen(msg), (const uint8_t *)msg);
+        tml_log("coap: %s: %d.%02d %s", peer, code >> 5, code & 31, msg);
+    }
+}
+
+static coap_pdu_code_t code_of(tml_status st)
+{
+    switch (st) {
+    case TML_ERR_UNSUPPORTED: return COAP_RESPONSE_CODE_PRECONDITION_FAILED;
+    case TML_ERR_FIT: return COAP_RESPONSE_CODE_REQUEST_TOO_LARGE;
+    case TML_ERR_NOT_FOUND: return COAP_RESPONSE_CODE_NOT_FOUND;
+    case TML_ERR_FORMAT:
+    case TML_ERR_ARG: return COAP_RESPONSE_CODE_BAD_REQUEST;
+    default: return COAP_RESPONSE_CODE_INTERNAL_ERROR;
+    }
+}
+
+/* Content-Format must be absent or application/link-format. */
+static bool link_format_ok(const coap_pdu_t *req)
+{
+    coap_opt_iterator_t oi;
+    coap_opt_t *o = coap_check_option(req, COAP_OPTION_CONTENT_FORMAT, &oi);
+    if (!o)
+        return true;
+    return coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o)) ==
+           COAP_MEDIATYPE_APPLICATION_LINK_FORMAT;
+}
+
+/* Parses and normalizes the payload into out (malloc'd). *out = NULL for an empty payload. */
+static tml_status read_links(const coap_pdu_t *req, char **out, char *err, size_t errsz)
+{
+    size_t len = 0, off = 0, total = 0, n = 0;
+    const uint8_t *data = NULL;
+    tml_link *links;
+    tml_status st;
+    *out = NULL;
+    if (!coap_get_data_large(req, &len, &data, &off, &total) || len == 0)
+        return TML_OK;
+    if (off != 0 || total != len) {
+        snprintf(err, errsz, "registration: incomplete block-wise payload");
+        return TML_ERR_FORMAT;
+    }
+    links = malloc(TML_LINKS_MAX * sizeof *links);
+    *out = malloc(LINKS_TEXT_MAX);
+    if (!links || !*out) {
+        free(links);
+        free(*out);
+        *out = NULL;
+        snprintf(err, errsz, "registration: out of memory");
+        return TML_ERR_NOMEM;
+    }
+    st = tml_linkformat_parse((const char *)data, len, links, TML_LINKS_MAX, &n, err, errsz);
+    if (st == TML_OK && n == 0) {
+        snprintf(err, errsz, "registration: empty object links payload");
+        st = TML_ERR_FORMAT;
+    }
+    if (st == TML_OK)
+        st = tml_lwm2m_links_normalize(links, n, *out, LINKS_TEXT_MAX, err, errsz);
+    free(links);
+    if (st != TML_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static void new_reg_id(char *id, size_t n)
+{
+    unsigned char raw[6];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(id, n, raw, sizeof raw);
+}
+
+int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
+                            tml_lwm2m_reg_params *p, char **links, char *msg, size_t msgsz)
+{
+    char err[300];
+    tml_status st;
+    *links = NULL;
+    st = tml_lwm2m_parse_query(query ? (const char *)query->s : "", query ? query->length : 0,
+                               false, p, msg, msgsz);
+    if (st != TML_OK)
+        return code_of(st);
+    if (!link_format_ok(req)) {
+        snprintf(msg, msgsz, "registration '%s': content format must be link format (40)",
+                 p->endpoint);
+        return COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT;
+    }
+    st = read_links(req, links, err, sizeof err);
+    if (st == TML_OK && !*links) {
+        snprintf(err, sizeof err, "registration: empty object links payload");
+        st = TML_ERR_FORMAT;
+    }
+    if (st != TML_OK) {
+        snprintf(msg, msgsz, "%s (endpoint '%s')", err, p->endpoint);
+        return code_of(st);
+    }
+    return 0;
+}
+
+/* ---- server-initiated reads of the node object ---- */
+
+static void queue_node_read(tml_service *svc, coap_session_t *session, const char *endpoint)
+{
+    tml_node_read *r = &svc->reads[svc->read_next++ % TML_READS_MAX];
+    if (r->session) /* the ring wrapped over a read never sent: drop it */
+        coap_session_release((coap_session_t *)r->session);
+    memset(r, 0, sizeof *r);
+    r->session = coap_session_reference(session);
+    snprintf(r->endpoint, sizeof r->endpoint, "%s", endpoint);
+    r->queued = true;
+}
+
+/* Sends the queued reads: GET /32769/0, Accept: SenML JSON. */
+static void send_node_reads(tml_service *svc)
+{
+    unsigned i;
+    for (i = 0; i < TML_READS_MAX; i++) {
+        tml_node_read *r = &svc->reads[i];
+        coap_session_t *s = (coap_session_t *)r->session;
+        coap_pdu_t *pdu;
+        unsigned char buf[4];
+        char obj[8];
+        if (!r->queued || !s)
+            continue;
+        r->queued = false;
+        r->session = NULL;
+        pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(s),
+                            coap_session_max_pdu_size(s));
+        if (pdu) {
+            coap_session_new_token(s, &r->token_len, r->token);
+            snprintf(obj, sizeof obj, "%d", TML_LWM2M_OBJ_NODE);
+            if (!coap_add_token(pdu, r->token_len, r->token) ||
+                !coap_add_option(pdu, COAP_OPTION_URI_PATH, strlen(obj), (const uint8_t *)obj) ||
+                !coap_add_option(pdu, COAP_OPTION_URI_PATH, 1, (const uint8_t *)"0") ||
+                !coap_add_option(pdu, COAP_OPTION_ACCEPT,
+                                 coap_encode_var_safe(buf, sizeof buf, TML_CF_SENML_JSON), buf)) {
+                coap_delete_pdu(pdu);
+                pdu = NULL;
+            }
+        }
+        if (!pdu || coap_send(s, pdu) == COAP_INVALID_MID) {
+            tml_log("device '%s': cannot send the read of /%d/0", r->endpoint, TML_LWM2M_OBJ_NODE);
+            r->token_len = 0;
+        }
+        coap_session_release(s);
+    }
+}
+
+/* The read slot whose token matches, or NULL. */
+static tml_node_read *find_read(tml_service *svc, const coap_pdu_t *pdu)
+{
+    coap_bin_const_t tok = coap_pdu_get_token(pdu);
+    unsigned i;
+    for (i = 0; i < TML_READS_MAX; i++) {
+        tml_node_read *r = &svc->reads[i];
+        if (r->token_len && !r->queued && r->token_len == tok.length &&
+            memcmp(r->token, tok.s, tok.length) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent,
+                                   const coap_pdu_t *recv, const coap_mid_t mid)
+{
+    tml_service *svc = svc_of(session);
+    tml_node_read *r = find_read(svc, recv);
+    coap_pdu_code_t code = coap_pdu_get_code(recv);
+    char ep[TML_NAME_MAX], err[300], model[TML_NAME_MAX], sha[TML_SHA_HEX], *json = NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0, off = 0, total = 0;
+    coap_opt_iterator_t oi;
+    coap_opt_t *cf;
+    tml_status st;
+    (void)sent;
+    (void)mid;
+    if (!r)
+        return COAP_RESPONSE_OK; /* not ours (or answered twice): ignore */
+    snprintf(ep, sizeof ep, "%s", r->endpoint);
+    r->token_len = 0;
+    if (code != COAP_RESPONSE_CODE_CONTENT) {
+        tml_log("device '%s': read of /%d/0 answered %d.%02d", ep, TML_LWM2M_OBJ_NODE, code >> 5,
+                code & 31);
+        return COAP_RESPONSE_OK;
+    }
+    cf = coap_check_option(recv, COAP_OPTION_CONTENT_FORMAT, &oi);
+    if (cf && coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)) != TML_CF_SENML_JSON) {
+        tml_log("device '%s': read of /%d/0: content format %u, expected SenML JSON (110)", ep,
+                TML_LWM2M_OBJ_NODE, coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)));
+        return COAP_RESPONSE_OK;
+    }
+    coap_get_data_large(recv, &len, &data, &off, &total);
+    st = tml_lwm2m_node_info((const char *)data, len, &json, model, sizeof model, sha, sizeof sha,
+                             err, sizeof err);
+    if (st != TML_OK) {
+        tml_log("device '%s': read of /%d/0: %s", ep, TML_LWM2M_OBJ_NODE, err);
+        return COAP_RESPONSE_OK;
+    }
+    if (sha[0] && !tml_sha_hex_valid(sha)) {
+        tml_log("device '%s': node object reports a model hash that is not sha256 hex; ignored", ep);
+        model[0] = sha[0] = 0;
+    }
+    if (tml_store_device_set_info(svc->store, ep, json, model, sha) != TML_OK)
+        tml_log("device '%s': %s", ep, tml_store_error(svc->store));
+    else
+        tml_log("device '%s': node info %s%s%s", ep, json, model[0] ? ", model " : "", model);
+    free(json);
+    return COAP_RESPONSE_OK;
+}
+
+static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
+                    const coap_mid_t mid)
+{
+    tml_service *svc = svc_of(session);
+    tml_node_read *r = sent ? find_read(svc, sent) : NULL;
+    (void)mid;
+    if (!r)
+        return;
+    tml_log("device '%s': read of /%d/0 failed (%s)", r->endpoint, TML_LWM2M_OBJ_NODE,
+            reason == COAP_NACK_TOO_MANY_RETRIES ? "no answer" : reason == COAP_NACK_RST ? "reset" : "not sent");
+    r->token_len = 0;
+}
+
+/* POST /rd?ep=..: Register. */
+static void hnd_register(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
+                         const coap_string_t *query, coap_pdu_t *resp)
+{
+    tml_service *svc = svc_of(session);
+    tml_lwm2m_reg_params p;
+    tml_device d;
+    char peer[64], msg[400], *links = NULL;
+    tml_status st;
+    int code;
+    bool node_object_listed;
+    (void)res;
+    peer_str(session, peer, sizeof peer);
+    code = tml_coap_check_register(req, query, &p, &links, msg, sizeof msg);
+    if (code != 0) {
+        reply(resp, (coap_pdu_code_t)code, peer, msg);
+        return;
+    }
+    memset(&d, 0, sizeof d);
+    snprintf(d.endpoint, sizeof d.endpoint, "%s", p.endpoint);
+    new_reg_id(d.reg_id, sizeof d.reg_id);
+    d.lifetime = p.lifetime;
+    snprintf(d.binding, sizeof d.binding, "%s", p.binding);
+    snprintf(d.lwm2m_version, sizeof d.lwm2m_version, "%s", p.version);
+    d.object_links = links;
+    snprintf(d.address, sizeof d.address, "%s", peer);
+    d.online = true;
+    d.last_seen = (int64_t)time(NULL);
+    node_object_listed = tml_lwm2m_links_have_object(links, TML_LWM2M_OBJ_NODE);
+    st = tml_store_device_put(svc->store, &d);
+    free(links);
+    if (st != TML_OK) {
+        reply(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR, peer, tml_store_error(svc->store));
+        return;
+    }
+    coap_add_option(resp, COAP_OPTION_LOCATION_PATH, 2, (const uint8_t *)"rd");
+    coap_add_option(resp, COAP_OPTION_LOCATION_PATH, strlen(d.reg_id), (const uint8_t *)d.reg_id);
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CREATED);
+    tml_log("device '%s' registered from %s as rd/%s (lifetime %llds, binding %s, lwm2m %s)",
+            d.endpoint, peer, d.reg_id, (long long)d.lifetime, d.binding, d.lwm2m_version);
+    if (node_object_listed)
+        queue_node_read(svc, session, d.endpoint);
+}
+
+/* Extracts <id> from the request path "rd/<id>"; false if the path is anything else. */
+static bool reg_path(const coap_pdu_t *req, char *id, size_t n)
+{
+    coap_string_t *path = coap_get_uri_path(req);
+    bool ok = false;
+    if (path && path->length > 3 && memcmp(path->s, "rd/", 3) == 0 && path->length - 3 < n) {
+        size_t i, l = path->length - 3;
+        ok = true;
+        for (i = 0; i < l; i++)
+            if (!((path->s[3 + i] >= '0' && path->s[3 + i] <= '9') ||
+                  (path->s[3 + i] >= 'a' && path->s[3 + i] <= 'f')))
+                ok = false;
+        if (ok) {
+            memcpy(id, path->s + 3, l);
+            id[l] = 0;
+        }
+    }
+    coap_delete_string(path);
+    return ok;
+}
+
+/* Looks up an online registration; answers 4.04 itself when there is none. */
+static bool find_reg(tml_service *svc, const coap_pdu_t *req, coap_pdu_t *resp, const char *peer,
+                     tml_device *d)
+{
+    char id[32], msg[128];
+    tml_status st;
+    if (!reg_path(req, id, sizeof id)) {
+        reply(resp, COAP_RESPONSE_CODE_NOT_FOUND, peer, "no such resource");
+        return false;
+    }
+    st = tml_store_device_get_by_reg(svc->store, id, d);
+    if (st == TML_OK && !d->online) {
+        tml_device_clear(d);
+        st = TML_ERR_NOT_FOUND;
+    }
+    if (st != TML_OK) {
+        snprintf(msg, sizeof msg, "registration 'rd/%s': not found", id);
+        reply(resp, st == TML_ERR_NOT_FOUND ? COAP_RESPONSE_CODE_NOT_FOUND
+                                            : COAP_RESPONSE_CODE_INTERNAL_ERROR,
+              peer, msg);
+        return false;
+    }
+    return true;
+}
+
+/* POST /rd/<id>: Update. */
+static void hnd_update(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
+                       const coap_string_t *query, coap_pdu_t *resp)
+{
+    tml_service *svc = svc_of(session);
+    tml_lwm2m_reg_params p;
+    tml_device d;
+    char peer[64], err[300], *links = NULL;
+    tml_status st;
+    (void)res;
+    peer_str(session, peer, sizeof peer);
+    st = tml_lwm2m_parse_query(query ? (const char *)query->s : "", query ? query->length : 0,
+                               true, &p, err, sizeof err);
+    if (st != TML_OK) {
+        reply(resp, code_of(st), peer, err);
+        return;
+    }
+    if (!link_format_ok(req)) {
+        reply(resp, COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT, peer,
+              "registration update: content format must be link format (40)");
+        return;
+    }
+    st = read_links(req, &links, err, sizeof err);
+    if (st != TML_OK) {
+        reply(resp, code_of(st), peer, err);
+        return;
+    }
+    if (!find_reg(svc, req, resp, peer, &d)) {
+        free(links);
+        return;
+    }
+    if (p.has_lifetime)
+        d.lifetime = p.lifetime;
+    if (p.has_binding)
+        snprintf(d.binding, sizeof d.binding, "%s", p.binding);
+    if (links) {
+        free(d.object_links);
+        d.object_links = links;
+    }
+    snprintf(d.address, sizeof d.address, "%s", peer);
+    d.last_seen = (int64_t)time(NULL);
+    d.online = true;
+    st = tml_store_device_put(svc->store, &d);
+    if (st != TML_OK) {
+        reply(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR, peer, tml_store_error(svc->store));
+    } else {
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CHANGED);
+        tml_log("device '%s' updated rd/%s from %s%s", d.endpoint, d.reg_id, peer,
+                links ? " (new object links)" : "");
+        if (links && tml_lwm2m_links_have_object(links, TML_LWM2M_OBJ_NODE))
+            queue_node_read(svc, session, d.endpoint);
+    }
+    tml_device_clear(&d);
+}
+
+/* DELETE /rd/<id>: De-register. */
+static void hnd_deregister(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
+                           const coap_string_t *query, coap_pdu_t *resp)
+{
+    tml_service *svc = svc_of(session);
+    tml_device d;
+    char peer[64];
+    (void)res;
+    (void)query;
+    peer_str(session, peer, sizeof peer);
+    if (!find_reg(svc, req, resp, peer, &d))
+        return;
+    if (tml_store_device_set_offline(svc->store, d.endpoint) != TML_OK) {
+        reply(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR, peer, tml_store_error(svc->store));
+    } else {
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_DELETED);
+        tml_log("device '%s' de-registered rd/%s", d.endpoint, d.reg_id);
+    }
+    tml_device_clear(&d);
+}
+
+static void hnd_not_allowed(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
+                            const coap_string_t *query, coap_pdu_t *resp)
+{
+    (void)res;
+    (void)session;
+    (void)req;
+    (void)query;
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_ALLOWED);
+}
+
+static void coap_log_to_ours(coap_log_t level, const char *message)
+{
+    size_t n = strlen(message);
+    (void)level;
+    while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == '\r'))
+        n--;
+    tml_log("libcoap: %.*s", (int)n, message);
+}
+
+/* The listening endpoints. Plain UDP now; a COAP_PROTO_DTLS endpoint (default port 5684)
+ * joins here once PSKs are configured. */
+static tml_status add_endpoints(tml_service *svc, coap_context_t *ctx, char *err, size_t errsz)
+{
+    coap_address_t addr;
+    coap_address_init(&addr);
+    if (inet_pton(AF_INET, svc->coap_bind, &addr.addr.sin.sin_addr) == 1) {
+        addr.addr.sin.sin_family = AF_INET;
+        addr.addr.sin.sin_port = htons((uint16_t)svc->coap_port);
+        addr.size = sizeof addr.addr.sin;
+    } else if (inet_pton(AF_INET6, svc->coap_bind, &addr.addr.sin6.sin6_addr) == 1) {
+        addr.addr.sin6.sin6_family = AF_INET6;
+        addr.addr.sin6.sin6_port = htons((uint16_t)svc->coap_port);
+        addr.size = sizeof addr.addr.sin6;
+    } else {
+        snprintf(err, errsz, "coap: bind address '%s' is not an IPv4 or IPv6 address",
+                 svc->coap_bind);
+        return TML_ERR_ARG;
+    }
+    if (!coap_new_endpoint(ctx, &addr, COAP_PROTO_UDP)) {
+        snprintf(err, errsz, "coap: cannot listen on udp %s port %d (in use?)", svc->coap_bind,
+                 svc->coap_port);
+        return TML_ERR_IO;
+    }
+    return TML_OK;
+}
+
+tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz)
+{
+    coap_context_t *ctx;
+    coap_resource_t *r;
+    tml_status st;
+    coap_startup();
+    coap_set_log_handler(coap_log_to_ours);
+    coap_set_log_level(LOG_WARNING);
+    ctx = coap_new_context(NULL);
+    if (!ctx) {
+        snprintf(err, errsz, "coap: cannot create a context");
+        return TML_ERR_NOMEM;
+    }
+    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    coap_set_app_data(ctx, svc);
+    st = add_endpoints(svc, ctx, err, errsz);
+    if (st != TML_OK) {
+        coap_free_context(ctx);
+        return st;
+    }
+
+    r = coap_resource_init(coap_make_str_const("rd"), 0);
+    coap_register_request_handler(r, COAP_REQUEST_POST, hnd_register);
+    coap_add_attr(r, coap_make_str_const("rt"), coap_make_str_const("\"core.rd\""), 0);
+    coap_add_resource(ctx, r);
+
+    r = coap_resource_unknown_init2(hnd_not_allowed, 0);
+    coap_register_request_handler(r, COAP_REQUEST_POST, hnd_update);
+    coap_register_request_handler(r, COAP_REQUEST_DELETE, hnd_deregister);
+    coap_add_resource(ctx, r);
+
+    coap_register_response_handler(ctx, on_response);
+    coap_register_nack_handler(ctx, on_nack);
+
+    svc->coap = ctx;
+    svc->coap_bound_port = svc->coap_port;
+    tml_log("coap: listening on udp %s port %d", svc->coap_bind, svc->coap_port);
+    return TML_OK;
+}
+
+static int log_expired(void *ctx, const tml_device *d)
+{
+    (void)ctx;
+    tml_log("device '%s': registration rd/%s expired (lifetime %llds, last seen %llds ago)",
+            d->endpoint, d->reg_id, (long long)d->lifetime,
+            (long long)((int64_t)time(NULL) - d->last_seen));
+    return 0;
+}
+
+void tml_service_expire(tml_service *svc)
+{
+    int n = 0;
+    if (tml_store_device_expire(svc->store, (int64_t)time(NULL), log_expired, NULL, &n) != TML_OK)
+        tml_log("store: lifetime expiry failed: %s", tml_store_error(svc->store));
+}
+
+void tml_coap_run(tml_service *svc, unsigned timeout_ms)
+{
+    int64_t now;
+    coap_io_process((coap_context_t *)svc->coap, timeout_ms);
+    send_node_reads(svc);
+    now = (int64_t)time(NULL);
+    if (now != svc->last_expiry_check) {
+        svc->last_expiry_check = now;
+        tml_service_expire(svc);
+    }
+}
+
+void tml_coap_stop(tml_service *svc)
+{
+    unsigned i;
+    for (i = 0; i < TML_READS_MAX; i++)
+        if (svc->reads[i].session) {
+            coap_session_release((coap_session_t *)svc->reads[i].session);
+            svc->reads[i].session = NULL;
+        }
+    if (svc->coap) {
+        coap_free_context((coap_context_t *)svc->coap);
+        svc->coap = NULL;
+        coap_cleanup();
+    }
+}

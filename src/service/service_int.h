@@ -1,0 +1,90 @@
+/*
+ * service_int.h - what the parts of `tmlaas serve` share inside src/service/: the service
+ * state, the log, and the start/stop functions of the HTTP and CoAP front ends.
+ *
+ * One tml_service lives for the whole process. The HTTP API runs in libmicrohttpd's internal
+ * thread and the CoAP endpoint in the main thread's io loop; what they share is the store
+ * (thread-safe by contract) and read-only configuration, so no other locking is needed.
+ */
+#ifndef TML_SERVICE_INT_H
+#define TML_SERVICE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <coap3/coap.h>
+
+#include "lwm2m/lwm2m.h"
+#include "tml/service.h"
+#include "tml/store.h"
+
+#define TML_TOKEN_LEN 64 /* hex digits of the admin token (32 random bytes) */
+
+/* A read of a device's node object (/32769/0) queued after a registration: sent from the
+ * io loop (not from inside the handler, so the device sees its 2.01 first), matched to the
+ * response by token. */
+#define TML_READS_MAX 256
+typedef struct {
+    void *session;        /* coap_session_t *, referenced while queued; NULL once sent */
+    uint8_t token[8];
+    size_t token_len;     /* 0 = slot free */
+    char endpoint[TML_NAME_MAX];
+    bool queued;
+} tml_node_read;
+
+typedef struct tml_service {
+    /* configuration (read-only after start) */
+    char data_dir[1024];
+    char artifacts_dir[1100];
+    char token[TML_TOKEN_LEN + 1];
+    size_t max_model_size;   /* bytes accepted by POST /api/models */
+    char http_bind[64];
+    int http_port;           /* 0 = any free port */
+    char coap_bind[64];
+    int coap_port;           /* 0 = any free port */
+
+    tml_store *store;
+
+    /* front ends (owned by http.c and coap.c) */
+    void *http;              /* struct MHD_Daemon * */
+    int http_bound_port;
+    void *coap;              /* coap_context_t * */
+    int coap_bound_port;
+    int64_t last_expiry_check;
+    tml_node_read reads[TML_READS_MAX];
+    unsigned read_next;
+} tml_service;
+
+/* One line to stderr: "2026-11-25T09:30:00Z tmlaas: <message>". Thread-safe. */
+void tml_log(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Reads DIR/admin.token, or creates it (mode 0600, 32 bytes from libsodium as hex). */
+tml_status tml_token_load_or_create(const char *data_dir, char token[TML_TOKEN_LEN + 1],
+                                    bool *created, char *err, size_t errsz);
+
+tml_status tml_http_start(tml_service *svc, char *err, size_t errsz);
+void tml_http_stop(tml_service *svc);
+
+tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz);
+/* Runs the CoAP io loop for at most timeout_ms, then the periodic work (lifetime expiry). */
+void tml_coap_run(tml_service *svc, unsigned timeout_ms);
+void tml_coap_stop(tml_service *svc);
+
+/* Checks a Register request (query, content format, link-format payload) without touching
+ * any state: 0 and *links = the normalized object links (malloc'd), or a CoAP response code
+ * (4.00, 4.12, 4.13, 4.15) and the reason in msg. Shared by the handler and the fuzz target. */
+int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
+                            tml_lwm2m_reg_params *p, char **links, char *msg, size_t msgsz);
+
+/* Lifetime expiry: marks offline every device whose registration has run out; logs each. */
+void tml_service_expire(tml_service *svc);
+
+/* Validation shared by the front ends. */
+bool tml_model_name_valid(const char *name);
+
+#endif /* TML_SERVICE_INT_H */

@@ -1,0 +1,248 @@
+/*
+ * test_coap_device.c - the service and a minimal LwM2M device over loopback, in C with
+ * libcoap: the device registers listing the TinyML node object, the service reads /32769/0
+ * back from it (SenML JSON) and stores the node info; then the device de-registers.
+ *
+ * The service runs in a forked child through tml_serve_main() (no CLI needed); the device is
+ * this process: one libcoap client session, over which it both sends its requests and answers
+ * the service's read, as real LwM2M clients do. Waits are polls against a deadline; nothing
+ * asserts how long anything took.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <coap3/coap.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tml/service.h"
+#include "tml/store.h"
+
+static const char *node_senml =
+    "[{\"bn\":\"/32769/0/\",\"n\":\"0\",\"vs\":\"cortex-m4\"},{\"n\":\"1\",\"v\":25000000},"
+    "{\"n\":\"2\",\"v\":65536},{\"n\":\"3\",\"v\":262144},{\"n\":\"12\",\"vs\":\"cortex-m4\"},"
+    "{\"n\":\"8\",\"vs\":\"mnist\"},"
+    "{\"n\":\"9\",\"vs\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}]";
+
+static int reads_answered;
+static int last_code = -1;
+static char location[64];
+
+static void hnd_node(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
+                     const coap_string_t *q, coap_pdu_t *resp)
+{
+    unsigned char buf[4];
+    (void)r;
+    (void)s;
+    (void)req;
+    (void)q;
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CONTENT);
+    coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, 110),
+                    buf);
+    coap_add_data(resp, strlen(node_senml), (const uint8_t *)node_senml);
+    reads_answered++;
+}
+
+static coap_response_t on_resp(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *recv,
+                               const coap_mid_t mid)
+{
+    coap_opt_iterator_t oi;
+    coap_opt_t *o;
+    (void)s;
+    (void)sent;
+    (void)mid;
+    last_code = coap_pdu_get_code(recv);
+    location[0] = 0;
+    coap_option_iterator_init(recv, &oi, COAP_OPT_ALL);
+    while ((o = coap_option_next(&oi)) != NULL) {
+        if (oi.number == COAP_OPTION_LOCATION_PATH) {
+            size_t l = strlen(location), n = coap_opt_length(o);
+            if (l + n + 2 < sizeof location) {
+                location[l] = '/';
+                memcpy(location + l + 1, coap_opt_value(o), n);
+                location[l + 1 + n] = 0;
+            }
+        }
+    }
+    return COAP_RESPONSE_OK;
+}
+
+static int free_udp_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t l = sizeof a;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Runs the io loop until *flag changes or the deadline passes. */
+static void run_until(coap_context_t *ctx, int *flag, int from, int seconds)
+{
+    time_t end = time(NULL) + seconds;
+    while (*flag == from && time(NULL) < end)
+        coap_io_process(ctx, 100);
+}
+
+static void send_req(coap_session_t *s, coap_pdu_code_t code, const char *path, const char *query,
+                     const char *payload)
+{
+    coap_pdu_t *pdu = coap_pdu_init(COAP_MESSAGE_CON, code, coap_new_message_id(s),
+                                    coap_session_max_pdu_size(s));
+    uint8_t tok[8];
+    size_t tl;
+    unsigned char buf[4];
+    coap_optlist_t *opts = NULL;
+    unsigned char scratch[256];
+    size_t sl;
+    int n;
+    unsigned char *p;
+    assert_non_null(pdu);
+    coap_session_new_token(s, &tl, tok);
+    coap_add_token(pdu, tl, tok);
+    sl = sizeof scratch;
+    p = scratch;
+    n = coap_split_path((const uint8_t *)path, strlen(path), p, &sl);
+    while (n--) {
+        coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_URI_PATH, coap_opt_length(p),
+                                                    coap_opt_value(p)));
+        p += coap_opt_size(p);
+    }
+    if (payload)
+        coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_CONTENT_FORMAT,
+                                                    coap_encode_var_safe(buf, sizeof buf, 40), buf));
+    if (query) {
+        sl = sizeof scratch;
+        p = scratch;
+        n = coap_split_query((const uint8_t *)query, strlen(query), p, &sl);
+        while (n--) {
+            coap_insert_optlist(&opts, coap_new_optlist(COAP_OPTION_URI_QUERY, coap_opt_length(p),
+                                                        coap_opt_value(p)));
+            p += coap_opt_size(p);
+        }
+    }
+    coap_add_optlist_pdu(pdu, &opts);
+    coap_delete_optlist(opts);
+    if (payload)
+        coap_add_data(pdu, strlen(payload), (const uint8_t *)payload);
+    last_code = -1;
+    assert_int_not_equal(coap_send(s, pdu), COAP_INVALID_MID);
+}
+
+static void test_register_and_read(void **state)
+{
+    char dir[] = "/tmp/tml_coapdev_XXXXXX", port[16], cmd[300];
+    int coap_port, status, i;
+    pid_t pid;
+    coap_context_t *ctx;
+    coap_session_t *s;
+    coap_address_t dst;
+    coap_resource_t *r;
+    tml_store *store = NULL;
+    tml_device d;
+    char err[256];
+    bool got = false;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    coap_port = free_udp_port();
+    snprintf(port, sizeof port, "%d", coap_port);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *argv[] = {"serve", "--data-dir", dir, "--coap-port", port, "--coap-bind",
+                        "127.0.0.1", "--http-port", "0", NULL};
+        _exit(tml_serve_main(9, argv));
+    }
+
+    coap_startup();
+    coap_set_log_level(LOG_WARNING);
+    ctx = coap_new_context(NULL);
+    assert_non_null(ctx);
+    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    r = coap_resource_init(coap_make_str_const("32769/0"), 0);
+    coap_register_request_handler(r, COAP_REQUEST_GET, hnd_node);
+    coap_add_resource(ctx, r);
+    coap_register_response_handler(ctx, on_resp);
+    coap_address_init(&dst);
+    dst.addr.sin.sin_family = AF_INET;
+    dst.addr.sin.sin_port = htons((uint16_t)coap_port);
+    dst.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    dst.size = sizeof dst.addr.sin;
+    s = coap_new_client_session(ctx, NULL, &dst, COAP_PROTO_UDP);
+    assert_non_null(s);
+
+    /* the service may still be starting: CoAP retransmits the CON request */
+    send_req(s, COAP_REQUEST_CODE_POST, "rd", "ep=node1&lt=60&lwm2m=1.1&b=U",
+             "</3/0>,</5/0>,</32769/0>");
+    run_until(ctx, &last_code, -1, 60);
+    assert_int_equal(last_code, COAP_RESPONSE_CODE_CREATED);
+    assert_int_equal(strncmp(location, "/rd/", 4), 0);
+
+    /* the service reads /32769/0 back */
+    run_until(ctx, &reads_answered, 0, 30);
+    assert_int_equal(reads_answered, 1);
+
+    /* and stores it: poll the store (WAL lets us read while the service writes) */
+    assert_int_equal(tml_store_open(dir, &store, err, sizeof err), TML_OK);
+    for (i = 0; i < 100 && !got; i++) {
+        if (tml_store_device_get(store, "node1", &d) == TML_OK) {
+            got = d.node_info && strstr(d.node_info, "\"target\":\"cortex-m4\"") != NULL;
+            if (got) {
+                assert_non_null(strstr(d.node_info, "\"ram\":65536"));
+                assert_string_equal(d.current_model, "mnist");
+                assert_string_equal(d.current_model_sha, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+                assert_true(d.online);
+            }
+            tml_device_clear(&d);
+        }
+        if (!got)
+            coap_io_process(ctx, 100);
+    }
+    assert_true(got);
+
+    /* de-register on the Location-Path we were given */
+    send_req(s, COAP_REQUEST_CODE_DELETE, location + 1, NULL, NULL);
+    run_until(ctx, &last_code, -1, 30);
+    assert_int_equal(last_code, COAP_RESPONSE_CODE_DELETED);
+    assert_int_equal(tml_store_device_get(store, "node1", &d), TML_OK);
+    assert_false(d.online);
+    tml_device_clear(&d);
+    tml_store_close(store);
+
+    coap_session_release(s);
+    coap_free_context(ctx);
+    coap_cleanup();
+
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_and_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
