@@ -240,7 +240,11 @@ static void step_title(const tml_plan *p, int s, char *out, size_t outsz)
         const tml_node *n = &p->graph->nodes[st->node];
         const tml_op_info *oi = tml_op_get_info(n->op);
         const char *op = oi ? (oi->onnx_name ? oi->onnx_name : oi->name) : "?";
-        snprintf(out, outsz, ", node '%s' (%s)", comment_safe(n->name, name, sizeof(name)), op);
+        static const char *const acts[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh",
+                                           "HardSwish"};
+        int a = (int)n->act;
+        snprintf(out, outsz, ", node '%s' (%s%s%s)", comment_safe(n->name, name, sizeof(name)),
+                 op, a > 0 && a < 7 ? " + fused " : "", a > 0 && a < 7 ? acts[a] : "");
     }
 }
 
