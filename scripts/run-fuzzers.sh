@@ -85,7 +85,7 @@ for bin in "${fuzzers[@]}"; do
     rm -f "$work"/crash-* "$work"/oom-* "$work"/timeout-* "$work"/leak-* "$work"/slow-unit-*
     mkdir -p "$work/corpus" "$seeds"
     case $name in
-        *onnx*) copy_seeds "$seeds" -name '*.onnx' ;;
+        *onnx* | *passes*) copy_seeds "$seeds" -name '*.onnx' ;;
         *npy*) gen_npy_seeds "$seeds" ;;
         *pb*) copy_seeds "$seeds" -name '*.pb' -path '*test_data_set_*' ;;
         *tflite*) copy_seeds "$seeds" -name '*.tflite' ;;
