@@ -398,7 +398,8 @@ static void word_literal(tml_sb *b, uint32_t w)
  * struct's size), else -1. */
 static int step_fields(const tml_plan_step *st, tml_param_field *f)
 {
-    int n = tml_params_fields(kernel_params_type[st->kernel], f, MAX_PARAM_FIELDS), i;
+    int n = tml_params_fields_parse(kernel_params_type[st->kernel], f, MAX_PARAM_FIELDS);
+    int i;
     uint32_t words = 0;
     if (n <= 0)
         return -1;

@@ -116,12 +116,12 @@ static void test_params_fields(void **state)
 {
     tml_param_field f[64];
     (void)state;
-    assert_int_equal(tml_params_fields("tml_copy_params", f, 64), 1);
+    assert_int_equal(tml_params_fields_parse("tml_copy_params", f, 64), 1);
     assert_string_equal(f[0].name, "bytes");
     assert_int_equal(f[0].type, TML_FIELD_U32);
     assert_int_equal(f[0].count, 1);
-    assert_int_equal(tml_params_fields("tml_no_such_params", f, 64), -1);
-    assert_int_equal(tml_params_fields("tml_copy_params", f, 0), -1);
+    assert_int_equal(tml_params_fields_parse("tml_no_such_params", f, 64), -1);
+    assert_int_equal(tml_params_fields_parse("tml_copy_params", f, 0), -1);
 }
 
 /* The device side of the package path (executor, SHA-256, rt.c) and every kernel compile for
