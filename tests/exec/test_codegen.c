@@ -90,6 +90,7 @@ static void test_prefix_and_names(void **state)
     snprintf(path, sizeof(path), "%s/model.h", dir);
     assert_non_null(src = cg_read(path, &n));
     assert_non_null(strstr(src, "#define KWS_ARENA_BYTES 128u"));
+    assert_non_null(strstr(src, "#define KWS_MODEL_HASH \"sha256:"));
     assert_non_null(strstr(src, "int kws_run(void);"));
     free(src);
     snprintf(path, sizeof(path), "%s/model.c", dir);
