@@ -1,0 +1,233 @@
+/*
+ * test_elementwise_seanet.c - the quantized int16 ADD layers of TFLite-Micro's SEANet
+ * integration tests (../shared/corpus/tflite/integration_tests/seanet/add/addN.tflite with
+ * addN_input0_int16.csv, addN_input1_int16.csv, addN_golden_int16.csv) through the TFLite
+ * importer, the passes, the plan and the interpreter; outputs must match TFLite-Micro's golden
+ * data bit for bit. Also a hand-computed int8 case and the qadd checks.
+ *
+ * Skips cleanly when the corpus is absent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support/node_eval.h"
+#include "tml/import.h"
+#include "tml/interp.h"
+#include "tml/passes.h"
+#include "tml/plan.h"
+
+/* Reads comma/newline-separated integers; returns the count (<= max) or -1. */
+static int read_csv(const char *path, int16_t *out, int max)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    long v;
+    if (!f)
+        return -1;
+    while (n < max && fscanf(f, " %ld ,", &v) == 1)
+        out[n++] = (int16_t)v;
+    fclose(f);
+    return n;
+}
+
+/* 0 pass, 1 fail (message in why), 2 skip (file missing). */
+static int run_add(const char *dir, int k, char *why, size_t why_len)
+{
+    char path[1024], err[256];
+    tml_graph *g = tml_graph_new();
+    tml_pass_options po;
+    tml_plan_options plo;
+    tml_plan *plan = NULL;
+    tml_interp *it = NULL;
+    int16_t *buf[3] = {NULL, NULL, NULL};
+    int i, res = 1, count = 0;
+    size_t bytes;
+    const int16_t *y;
+    snprintf(path, sizeof path, "%s/add%d.tflite", dir, k);
+    if (tml_import_file(g, path)) {
+        snprintf(why, why_len, "import: %s", tml_graph_error(g));
+        tml_graph_free(g);
+        return 1;
+    }
+    tml_pass_options_default(&po);
+    tml_plan_options_default(&plo);
+    if (tml_passes_run(g, &po) || tml_plan_build(g, &plo, &plan)) {
+        snprintf(why, why_len, "compile: %s", tml_graph_error(g));
+        goto out;
+    }
+    if (tml_plan_check(plan, err, sizeof err) || tml_interp_new(plan, &it, err, sizeof err)) {
+        snprintf(why, why_len, "plan/interp: %s", err);
+        goto out;
+    }
+    for (i = 0; i < 3; i++) {
+        void *dst = i < 2 ? tml_interp_input(it, i, &bytes) : tml_interp_output(it, 0, &bytes);
+        static const char *const which[3] = {"input0", "input1", "golden"};
+        if (!dst) {
+            snprintf(why, why_len, "no buffer for %s", which[i]);
+            goto out;
+        }
+        count = (int)(bytes / 2);
+        buf[i] = calloc((size_t)count, 2);
+        snprintf(path, sizeof path, "%s/add%d_%s_int16.csv", dir, k, which[i]);
+        if (read_csv(path, buf[i], count) != count) {
+            snprintf(why, why_len, "%s: not %d values", path, count);
+            goto out;
+        }
+        if (i < 2)
+            memcpy(dst, buf[i], bytes);
+    }
+    if (tml_interp_run(it)) {
+        snprintf(why, why_len, "run failed");
+        goto out;
+    }
+    y = tml_interp_output(it, 0, &bytes);
+    res = 0;
+    for (i = 0; i < count; i++)
+        if (y[i] != buf[2][i]) {
+            snprintf(why, why_len, "element %d: got %d, golden %d", i, y[i], buf[2][i]);
+            res = 1;
+            break;
+        }
+out:
+    for (i = 0; i < 3; i++)
+        free(buf[i]);
+    tml_interp_free(it);
+    tml_plan_free(plan);
+    tml_graph_free(g);
+    return res;
+}
+
+static void test_seanet_add(void **state)
+{
+    char dir[1024], probe[1100];
+    FILE *f;
+    int k, pass = 0, fail = 0;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/tflite/integration_tests/seanet/add", TML_CORPUS_DIR);
+    snprintf(probe, sizeof probe, "%s/add0.tflite", dir);
+    f = fopen(probe, "rb");
+    if (!f) {
+        printf("SKIP: corpus not found at %s\n", TML_CORPUS_DIR);
+        skip();
+        return;
+    }
+    fclose(f);
+    for (k = 0; k < 64; k++) {
+        char why[600] = "";
+        int r;
+        snprintf(probe, sizeof probe, "%s/add%d.tflite", dir, k);
+        f = fopen(probe, "rb");
+        if (!f)
+            continue;
+        fclose(f);
+        r = run_add(dir, k, why, sizeof why);
+        printf("%s add%d%s%s\n", r ? "FAIL" : "PASS", k, why[0] ? ": " : "", why);
+        pass += r == 0;
+        fail += r != 0;
+    }
+    printf("seanet add: %d pass, %d fail\n", pass, fail);
+    assert_true(pass > 0);
+    assert_int_equal(fail, 0);
+}
+
+static tml_quant *new_quant(tml_graph *g, float scale, int32_t zp)
+{
+    tml_quant *q = tml_graph_alloc(g, sizeof *q);
+    q->n = 1;
+    q->scale = tml_graph_memdup(g, &scale, sizeof scale);
+    q->zero_point = tml_graph_memdup(g, &zp, sizeof zp);
+    return q;
+}
+
+/* int8: a (scale 0.5, zp 1) + b (scale 0.25, zp -2) -> y (scale 1, zp 3), with broadcasting,
+ * Sub, and a fused Relu; expected values are the real results rounded. */
+static void test_qadd_int8(void **state)
+{
+    int8_t a[4] = {1, 5, -7, 21};    /* reals 0, 2, -4, 10 */
+    int8_t b[2] = {-2, 10};          /* reals 0, 3 */
+    int in[2], y, n, op;
+    const int8_t *o;
+    (void)state;
+    for (op = 0; op < 3; op++) {
+        tml_graph *g = tml_graph_new();
+        g->opset = 0;
+        in[0] = tev_const(g, "a", TML_DT_S8, 2, (int64_t[]){2, 2}, a);
+        in[1] = tev_const(g, "b", TML_DT_S8, 1, (int64_t[]){2}, b);
+        g->tensors[in[0]].quant = new_quant(g, 0.5f, 1);
+        g->tensors[in[1]].quant = new_quant(g, 0.25f, -2);
+        y = tml_graph_add_tensor(g, "y");
+        g->tensors[y].quant = new_quant(g, 1.0f, 3);
+        n = tml_graph_add_node(g, op == 1 ? TML_OP_SUB : TML_OP_ADD, "qadd", 2, in, 1, &y);
+        if (op == 2)
+            g->nodes[n].act = TML_ACT_RELU;
+        assert_int_equal(tev_eval(g, n), TML_OK);
+        o = g->tensors[y].data;
+        if (op == 0) { /* 0+0, 2+3, -4+0, 10+3 */
+            assert_int_equal(o[0], 3);
+            assert_int_equal(o[1], 8);
+            assert_int_equal(o[2], -1);
+            assert_int_equal(o[3], 16);
+        } else if (op == 1) { /* 0-0, 2-3, -4-0, 10-3 */
+            assert_int_equal(o[0], 3);
+            assert_int_equal(o[1], 2);
+            assert_int_equal(o[2], -1);
+            assert_int_equal(o[3], 10);
+        } else { /* relu clamps at the zero point 3 */
+            assert_int_equal(o[2], 3);
+            assert_int_equal(o[3], 16);
+        }
+        tml_graph_free(g);
+    }
+}
+
+static void test_qadd_check(void **state)
+{
+    tml_qadd_params p;
+    uint32_t ib[2] = {8, 8}, ob[1] = {8};
+    (void)state;
+    memset(&p, 0, sizeof p);
+    p.rank = 1;
+    p.dims[0] = 4;
+    p.a_strides[0] = 1;
+    p.b_strides[0] = 1;
+    p.left_shift = 15;
+    p.act_min = -32768;
+    p.act_max = 32767;
+    assert_int_equal(tml_qadd_s16_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_OK);
+    ib[1] = 6;
+    assert_int_equal(tml_qadd_s16_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    ib[1] = 8;
+    ob[0] = 7;
+    assert_int_equal(tml_qadd_s16_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    ob[0] = 8;
+    p.left_shift = 20; /* (offset + x) << 20 would overflow int32 for int16 */
+    assert_int_equal(tml_qadd_s16_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    p.left_shift = 15;
+    p.out_shift = 3;
+    assert_int_equal(tml_qadd_s16_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    p.out_shift = 0;
+    p.act_min = -200; /* outside int8 */
+    p.left_shift = 20;
+    ib[0] = ib[1] = ob[0] = 4;
+    assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    p.act_min = -128;
+    p.act_max = 127;
+    assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seanet_add),
+        cmocka_unit_test(test_qadd_int8),
+        cmocka_unit_test(test_qadd_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
