@@ -3,9 +3,8 @@
  * 3-D, strided, dilated, padded (ONNX AveragePool, GlobalAveragePool), with fused activation.
  *
  * Sums only positions inside the input (padding reads as zero). The divisor is the number of
- * window positions inside the input (count_include_pad = 0) or inside the explicitly padded
- * extent [-pad, in + pad_end) (count_include_pad = 1): positions a ceil_mode window reaches
- * beyond the end padding never count, as in the ONNX reference.
+ * window positions inside the input (count_include_pad = 0) or inside the padded extent
+ * [-pad, in + pad_end) (count_include_pad = 1; the lowering decides pad_end, see nn.c).
  */
 #include "tml/act.h"
 #include "tml/kernels.h"

@@ -240,7 +240,11 @@ static void step_title(const tml_plan *p, int s, char *out, size_t outsz)
         const tml_node *n = &p->graph->nodes[st->node];
         const tml_op_info *oi = tml_op_get_info(n->op);
         const char *op = oi ? (oi->onnx_name ? oi->onnx_name : oi->name) : "?";
-        snprintf(out, outsz, ", node '%s' (%s)", comment_safe(n->name, name, sizeof(name)), op);
+        static const char *const acts[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh",
+                                           "HardSwish"};
+        int a = (int)n->act;
+        snprintf(out, outsz, ", node '%s' (%s%s%s)", comment_safe(n->name, name, sizeof(name)),
+                 op, a > 0 && a < 7 ? " + fused " : "", a > 0 && a < 7 ? acts[a] : "");
     }
 }
 
@@ -321,6 +325,18 @@ static void element_literal(tml_sb *b, tml_dtype dt, const uint8_t *p)
     }
 }
 
+/* True if some step reads plan tensor t (a constant no step reads would be an unused
+ * variable, e.g. a zero-sized folded output whose copy was elided). */
+static bool tensor_is_read(const tml_plan *p, int t)
+{
+    int s, k;
+    for (s = 0; s < p->n_steps; s++)
+        for (k = 0; k < p->steps[s].n_in; k++)
+            if (p->steps[s].in[k] == t)
+                return true;
+    return false;
+}
+
 static void emit_weights(tml_sb *b, const tml_plan *p, const name_table *nt)
 {
     int t;
@@ -329,7 +345,7 @@ static void emit_weights(tml_sb *b, const tml_plan *p, const name_table *nt)
         const tml_plan_tensor *pt = &p->tensors[t];
         size_t es = tml_dtype_size(pt->dtype), n, i;
         char nm[160], sh[128];
-        if (pt->storage != TML_STORE_CONST)
+        if (pt->storage != TML_STORE_CONST || !tensor_is_read(p, t))
             continue;
         if (!any)
             tml_sb_printf(b, "/* ---- weights: one static const array per constant tensor ---- */\n\n");

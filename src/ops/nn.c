@@ -752,8 +752,19 @@ static tml_status pool_lower(tml_graph *g, int node, tml_step_desc *step)
             step->out[1] = n->out[1];
         }
     } else {
+        int i;
         step->kernel = TML_K_AVGPOOL_F32;
         p->count_include_pad = (int32_t)tml_node_attr_int(n, "count_include_pad", 0);
+        /* ONNX (reference and conformance data): a ceil_mode window reaching past the end
+         * padding is padded further with zeros that count in the divisor; only the end half
+         * of that extra padding matters here (PyTorch and ORT count neither). */
+        for (i = 0; p->count_include_pad && i < 3; i++) {
+            int64_t reach = (int64_t)(p->out[i] - 1) * p->stride[i] +
+                            (int64_t)(p->kernel[i] - 1) * p->dilation[i] + 1;
+            int64_t extra = reach - p->in[i] - p->pad[i] - p->pad_end[i];
+            if (extra > 0)
+                p->pad_end[i] += (int32_t)(extra - extra / 2);
+        }
     }
     return TML_OK;
 }

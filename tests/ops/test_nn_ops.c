@@ -48,7 +48,7 @@ static int cf(const char *name, int rank, const int64_t *dims, const float *data
 /* Adds node `name` of op with inputs in[] and n_out fresh outputs named name.0, name.1. */
 static int mk(tml_op op, const char *name, int n_in, const int *in, int n_out)
 {
-    int out[4], i;
+    int out[8], i;
     char tn[64];
     for (i = 0; i < n_out; i++) {
         snprintf(tn, sizeof tn, "%s.%d", name, i);
@@ -720,6 +720,15 @@ static void test_avgpool_ceil_1d(void **state)
     eval_ok(n);
     expect_shape(n, 0, 3, I64(1, 1, 3));
     expect_f32(n, 0, 3, F32(1.5f, 3.5f, 5));
+
+    /* count_include_pad: ONNX pads a ceil window's overhang with zeros that count */
+    n = mk(TML_OP_AVGPOOL, "ap_ceil_incl", 1, &x, 1);
+    a_ints(n, "kernel_shape", 1, I64(2));
+    a_ints(n, "strides", 1, I64(2));
+    a_int(n, "ceil_mode", 1);
+    a_int(n, "count_include_pad", 1);
+    eval_ok(n);
+    expect_f32(n, 0, 3, F32(1.5f, 3.5f, 2.5f));
 
     n = mk(TML_OP_AVGPOOL, "ap_floor", 1, &x, 1);
     a_ints(n, "kernel_shape", 1, I64(2));

@@ -104,7 +104,7 @@ typedef struct {
     int32_t kernel[3];   /* window size (D, H, W) */
     int32_t stride[3];   /* >= 1 */
     int32_t pad[3];      /* leading padding */
-    int32_t pad_end[3];  /* trailing padding (AVGPOOL count_include_pad only) */
+    int32_t pad_end[3];  /* trailing padding counted by AVGPOOL with count_include_pad */
     int32_t dilation[3]; /* >= 1 */
     int32_t count_include_pad; /* AVGPOOL: 1 = padded positions count in the divisor */
     int32_t with_indices;      /* MAXPOOL: 1 = out[1] receives int64 indices */
