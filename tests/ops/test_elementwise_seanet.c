@@ -236,6 +236,27 @@ static void test_qadd_check(void **state)
     p.act_min = -128;
     p.act_max = 127;
     assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_OK);
+    p.subtract = 2;
+    assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    {
+        tml_qleaky_params lp = {4, 0, 0, 1 << 30, 1, 1 << 30, -2};
+        ib[0] = 8;
+        ob[0] = 8;
+        assert_int_equal(tml_qleaky_relu_s16_check(&lp, sizeof lp, ib, 1, ob, 1, 0), TML_OK);
+        ob[0] = 6;
+        assert_int_equal(tml_qleaky_relu_s16_check(&lp, sizeof lp, ib, 1, ob, 1, 0),
+                         TML_ERR_FORMAT);
+        ob[0] = 8;
+        lp.id_shift = 31;
+        assert_int_equal(tml_qleaky_relu_s16_check(&lp, sizeof lp, ib, 1, ob, 1, 0),
+                         TML_ERR_FORMAT);
+        lp.id_shift = 1;
+        ib[0] = 4;
+        assert_int_equal(tml_qleaky_relu_s8_check(&lp, sizeof lp, ib, 1, ob, 1, 0), TML_OK);
+        ib[0] = 3;
+        assert_int_equal(tml_qleaky_relu_s8_check(&lp, sizeof lp, ib, 1, ob, 1, 0),
+                         TML_ERR_FORMAT);
+    }
 }
 
 int main(void)
