@@ -39,6 +39,8 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$out"
 for m in "${models[@]}"; do
     IFS='|' read -r name model input <<<"$m"
+    case $model in /*) ;; *) model=$PWD/$model ;; esac
+    case $input in /* | -) ;; *) input=$PWD/$input ;; esac
     dir=$work/$name
     t0=$(date +%s%N)
     if ! "$TMLAAS" compile "$model" -o "$dir" -q 2>"$work/err"; then
@@ -57,7 +59,7 @@ for m in "${models[@]}"; do
     ours=$("$dir/bench" "$input" "$ITERS" | grep -o '"median_ms":[0-9.]*' | cut -d: -f2)
     ort="-"; ratio="-"
     if [ "$have_ort" = 1 ]; then
-        if [ "$input" = "-" ]; then ia=(); else ia=("$PWD/$input"); fi
+        if [ "$input" = "-" ]; then ia=(); else ia=("$input"); fi
         ort=$(cd bench/ort && node bench.js "$model" "${ia[@]}" --iters "$ITERS" 2>/dev/null | grep -o '"median_ms":[0-9.]*' | cut -d: -f2 || echo "-")
         [ -n "$ort" ] && [ "$ort" != "-" ] && ratio=$(awk -v a="$ort" -v b="$ours" 'BEGIN{printf "%.2f", a/b}')
     fi

@@ -5,6 +5,7 @@
  * CLOCK_MONOTONIC and prints one line of JSON with the median and minimum in milliseconds.
  *   prog [INPUT] [ITERS]
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tml/service.h"
 
 typedef struct {
     const char *name;
@@ -21,6 +22,10 @@ static const command commands[] = {
     {"run", cmd_run, "run a model on .npy inputs with the host interpreter"},
     {"inspect", cmd_inspect, "print a readable summary of a model's graph"},
     {"conformance", cmd_conformance, "run ONNX backend test folders through both paths"},
+    {"serve", tml_serve_main, "run the service: CoAP/LwM2M for devices, HTTP + JSON for people"},
+    {"devices", tml_client_main, "list the devices registered with a service"},
+    {"models", tml_client_main, "list, push or delete models on a service"},
+    {"deploy", tml_client_main, "deploy a model to a device or to all devices"},
 };
 
 bool cli_is_help(const char *arg)

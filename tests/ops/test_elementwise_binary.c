@@ -546,6 +546,7 @@ static void test_random_broadcast_vs_reference(void **state)
             odims[d] = 1 + (int64_t)(lcg(&seed) % 3);
             numel *= odims[d];
         }
+        (void)numel;
         for (i = 0; i < n_in; i++) {
             int64_t cnt = 1;
             char nm[8];
