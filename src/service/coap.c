@@ -23,6 +23,11 @@
  * Lifetime expiry runs from tml_coap_run() once a second: devices whose last registration or
  * update is older than their lifetime are marked offline in one store transaction.
  *
+ * The service also talks to devices: tml_coap_request() queues a request (read the node
+ * object after a registration; the Firmware Update steps of delivery.c) on the session the
+ * device last used, sends it from the io loop after the device's own exchange, and routes the
+ * answer (or the lack of one, via the NACK handler) back by token.
+ *
  * DTLS with pre-shared keys runs beside plain CoAP (port 5684 by default; --no-plain turns
  * plain CoAP off): libcoap asks psk_for_identity() for the key of a client's identity, which
  * comes from the store; an unknown identity fails the handshake. The PSK identity is the
