@@ -164,6 +164,8 @@ if "$TMLAAS" devices --help >/dev/null 2>&1; then
     check "tmlaas models push of the same bytes: unchanged" contains "$out" "unchanged"
     out=$(TMLAAS_URL="$URL" TMLAAS_TOKEN=wrong "$TMLAAS" deploy tiny --all 2>&1)
     check "tmlaas deploy with a wrong token fails with 401" contains "$out" "HTTP 401"
+    out=$(TMLAAS_URL="$URL" "$TMLAAS" deploy --status 2>&1)
+    check "tmlaas deploy --status lists the pending deployment" contains "$out" "pending"
 else
     echo "skip - CLI client checks: 'tmlaas devices' is not wired to tml_client_main yet"
 fi
