@@ -95,8 +95,17 @@ static void compile_into(tml_service *svc, const tml_model_entry *m, tml_build *
                 (long long)b->id, m->name, m->version, b->profile,
                 (double)(clock() - t0) / CLOCKS_PER_SEC, *pkg_len, *arena, b->artifact_sha);
     } else {
+        /* the compiler names the file it read; name the model instead */
+        char msg[1200];
+        size_t pl = strlen(m->artifact_path);
+        const char *rest = strncmp(err, m->artifact_path, pl) == 0 ? err + pl : NULL;
+        if (rest && rest[0] == ':')
+            snprintf(msg, sizeof msg, "model '%s' version %d%s", m->name, m->version, rest);
+        else
+            snprintf(msg, sizeof msg, "model '%s' version %d: %s", m->name, m->version, err);
         b->status = TML_BUILD_FAILED;
-        b->error = strdup(err);
+        b->error = strdup(msg);
+        snprintf(err, sizeof err, "%s", msg);
         tml_log("build %lld: model '%s' version %d for '%s' failed: %s", (long long)b->id, m->name,
                 m->version, b->profile, err);
     }
