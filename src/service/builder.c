@@ -65,7 +65,7 @@ static bool read_profile(const char *node_info, node_profile *np)
 static void compile_into(tml_service *svc, const tml_model_entry *m, tml_build *b, uint32_t *arena,
                          size_t *pkg_len)
 {
-    char err[1024];
+    char err[1024], path[1300];
     tml_compile_options o;
     tml_model *cm = NULL;
     uint8_t *pkg = NULL;
@@ -79,8 +79,11 @@ static void compile_into(tml_service *svc, const tml_model_entry *m, tml_build *
     b->artifact_sha[0] = 0;
     st = tml_artifact_verify(svc->artifacts_dir, m->sha256, err, sizeof err);
     if (st == TML_OK) {
+        /* the path from the artifact directory, not the stored one: the data directory may
+         * have moved since the upload */
+        tml_artifact_path(svc->artifacts_dir, m->sha256, path, sizeof path);
         tml_compile_options_default(&o);
-        st = tml_model_compile(m->artifact_path, &o, &cm, err, sizeof err);
+        st = tml_model_compile(path, &o, &cm, err, sizeof err);
     }
     if (st == TML_OK)
         st = tml_package_build(cm->plan, &pkg, pkg_len, err, sizeof err);
@@ -95,8 +98,17 @@ static void compile_into(tml_service *svc, const tml_model_entry *m, tml_build *
                 (long long)b->id, m->name, m->version, b->profile,
                 (double)(clock() - t0) / CLOCKS_PER_SEC, *pkg_len, *arena, b->artifact_sha);
     } else {
+        /* the compiler names the file it read; name the model instead */
+        char msg[1200];
+        size_t pl = strlen(path);
+        const char *rest = strncmp(err, path, pl) == 0 ? err + pl : NULL;
+        if (rest && rest[0] == ':')
+            snprintf(msg, sizeof msg, "model '%s' version %d%s", m->name, m->version, rest);
+        else
+            snprintf(msg, sizeof msg, "model '%s' version %d: %s", m->name, m->version, err);
         b->status = TML_BUILD_FAILED;
-        b->error = strdup(err);
+        b->error = strdup(msg);
+        snprintf(err, sizeof err, "%s", msg);
         tml_log("build %lld: model '%s' version %d for '%s' failed: %s", (long long)b->id, m->name,
                 m->version, b->profile, err);
     }
