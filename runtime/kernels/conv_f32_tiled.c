@@ -59,6 +59,7 @@ static void conv_tile4(const tile_geom *t, const float *xt, const float *wt, con
                 const float *xs = xr + (size_t)kw * t->dw; /* (NR) contiguous */
                 const float v0 = w0[wo + kw], v1 = w1[wo + kw], v2 = w2[wo + kw],
                             v3 = w3[wo + kw];
+                TML_FAST_UNROLL
                 for (j = 0; j < NR; j++) {
                     const float xv = xs[j];
                     a0[j] = TML_FAST_FMA(v0, xv, a0[j]);
@@ -93,6 +94,7 @@ static void conv_tile1(const tile_geom *t, int32_t sw, const float *xt, const fl
             for (kw = 0; kw < t->kw; kw++) {
                 const float *xs = xr + (size_t)kw * t->dw; /* (NR) at stride sw */
                 const float v = wk[kw];
+                TML_FAST_UNROLL
                 for (j = 0; j < NR; j++)
                     a[j] = TML_FAST_FMA(v, xs[(size_t)j * sw], a[j]);
             }

@@ -43,6 +43,7 @@ void tml_gemm_f32_packed(const void *params, const void *const *in, void *const 
             for (kk = 0; kk < K; kk++) {
                 const float av = ai[kk];
                 const float *row = panel + (size_t)kk * NR;
+                TML_FAST_UNROLL
                 for (j = 0; j < NR; j++)
                     acc[j] = TML_FAST_FMA(av, row[j], acc[j]);
             }

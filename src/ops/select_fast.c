@@ -10,6 +10,7 @@
  *                                  column panels, a new constant tensor '<B>.packed'.
  *   MATMUL_F32 -> GEMM_F32_PACKED  B constant without broadcast batch dims, A's batch dims
  *                                  equal Y's (they fold into the rows of A).
+ *   MAXPOOL_F32 -> MAXPOOL_F32_VALID  1-D/2-D, no Indices, every window inside X (no pads).
  * Anything else keeps its reference kernel; so does every step when memory runs out, since
  * the reference is always correct. `tmlaas compile --reference-kernels` (plan option
  * reference_kernels) skips this file entirely.
@@ -169,6 +170,21 @@ static void select_conv(tml_step_desc *step)
     step->scratch_bytes = (uint32_t)(floats * 4);
 }
 
+static void select_maxpool(tml_step_desc *step)
+{
+    const tml_pool_params *p = (const tml_pool_params *)step->params;
+    int i;
+    if (step->params_size != sizeof(*p) || p->with_indices || step->n_out != 1 ||
+        p->in[0] != 1 || p->out[0] != 1 || p->kernel[0] != 1)
+        return;
+    for (i = 0; i < 3; i++)
+        if (p->pad[i] != 0 || (int64_t)(p->out[i] - 1) * p->stride[i] +
+                                      (int64_t)(p->kernel[i] - 1) * p->dilation[i] + 1 >
+                                  p->in[i])
+            return;
+    step->kernel = TML_K_MAXPOOL_F32_VALID;
+}
+
 void tml_select_fast_kernel(tml_graph *g, int node, tml_step_desc *step)
 {
     (void)node;
@@ -178,6 +194,7 @@ void tml_select_fast_kernel(tml_graph *g, int node, tml_step_desc *step)
     case TML_K_CONV_F32: select_conv(step); break;
     case TML_K_GEMM_F32: select_gemm(g, step); break;
     case TML_K_MATMUL_F32: select_matmul(g, step); break;
+    case TML_K_MAXPOOL_F32: select_maxpool(step); break;
     default: break;
     }
 }

@@ -31,6 +31,18 @@
 #endif
 
 /*
+ * TML_FAST_UNROLL: fully unroll the next loop (a register tile's fixed-width row). GCC keeps
+ * a small accumulator array in vector registers only if its loop is unrolled before scalar
+ * replacement; otherwise every step stores the accumulators to the stack and reloads them
+ * (measured: 1.5-2.5x slower). Clang unrolls such loops by itself.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define TML_FAST_UNROLL _Pragma("GCC unroll 32")
+#else
+#define TML_FAST_UNROLL
+#endif
+
+/*
  * Panel width of GEMM_F32_PACKED: columns of Y computed together (register block). A packed
  * B is laid out for exactly this width, so the value is also recorded in every params struct
  * and checked: a package packed for another width is refused, never misread.
