@@ -49,9 +49,7 @@ void tml_maxpool_f32_valid(const void *params, const void *const *in, void *cons
                     }
                 }
             }
-            if (p->act != TML_RT_ACT_NONE)
-                for (ow = 0; ow < OW; ow++)
-                    yr[ow] = tml_act_f32(p->act, p->act_a, p->act_b, yr[ow]);
+            tml_fast_act_row(p->act, p->act_a, p->act_b, yr, OW);
         }
     }
 }

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "tml/act.h"
 #include "tml/params_nn.h"
 
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA) || defined(__aarch64__)
@@ -41,6 +42,30 @@
 #else
 #define TML_FAST_UNROLL
 #endif
+
+/*
+ * Applies a fused activation to v[0..n) in place, with the switch outside the loop so that
+ * the common cases (none, ReLU, Clip) vectorize; same expressions as tml_act_f32 (act.h).
+ */
+static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int32_t n)
+{
+    int32_t i;
+    switch (act) {
+    case TML_RT_ACT_NONE: break;
+    case TML_RT_ACT_RELU:
+        for (i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+        break;
+    case TML_RT_ACT_CLIP:
+        for (i = 0; i < n; i++)
+            v[i] = v[i] < a ? a : (v[i] > b ? b : v[i]);
+        break;
+    default:
+        for (i = 0; i < n; i++)
+            v[i] = tml_act_f32(act, a, b, v[i]);
+        break;
+    }
+}
 
 /*
  * Panel width of GEMM_F32_PACKED: columns of Y computed together (register block). A packed
@@ -81,9 +106,14 @@ static inline uint64_t tml_gemm_packed_floats(int32_t k, int32_t n)
 /*
  * CONV_F32_TILED uses tml_conv_params (params_nn.h) unchanged; it handles 1-D and 2-D
  * convolutions (in[0] == out[0] == kernel[0] == 1). Register block: TML_CONV_TILED_MR output
- * channels x TML_CONV_TILED_NR positions of one output row.
+ * channels (then blocks of 4, then single channels) x TML_CONV_TILED_NR positions of one
+ * output row. MR only changes speed, never the layout of anything in a model package.
  */
+#if defined(__AVX512F__) || defined(__aarch64__)
+#define TML_CONV_TILED_MR 8 /* 32 vector registers: 8 x NR accumulators fit */
+#else
 #define TML_CONV_TILED_MR 4
+#endif
 #define TML_CONV_TILED_NR 16
 
 /*
