@@ -70,14 +70,23 @@ static void conv_tile4(const tile_geom *t, const float *xt, const float *wt, con
             }
         }
     }
-    for (j = 0; j < nw; j++) {
-        yt[j] = a0[j];
-        yt[t->y_plane + j] = a1[j];
-        yt[2 * t->y_plane + j] = a2[j];
-        yt[3 * t->y_plane + j] = a3[j];
+    if (p->act == TML_RT_ACT_RELU) { /* the common case, fused into the store */
+        for (j = 0; j < nw; j++) {
+            yt[j] = a0[j] > 0.0f ? a0[j] : 0.0f;
+            yt[t->y_plane + j] = a1[j] > 0.0f ? a1[j] : 0.0f;
+            yt[2 * t->y_plane + j] = a2[j] > 0.0f ? a2[j] : 0.0f;
+            yt[3 * t->y_plane + j] = a3[j] > 0.0f ? a3[j] : 0.0f;
+        }
+    } else {
+        for (j = 0; j < nw; j++) {
+            yt[j] = a0[j];
+            yt[t->y_plane + j] = a1[j];
+            yt[2 * t->y_plane + j] = a2[j];
+            yt[3 * t->y_plane + j] = a3[j];
+        }
+        for (j = 0; j < 4; j++)
+            tml_fast_act_row(p->act, p->act_a, p->act_b, yt + (size_t)j * t->y_plane, nw);
     }
-    for (j = 0; j < 4; j++)
-        tml_fast_act_row(p->act, p->act_a, p->act_b, yt + (size_t)j * t->y_plane, nw);
 }
 
 /* The same for 8 output channels, where the target has 32 vector registers (params_fast.h):
@@ -122,18 +131,31 @@ static void conv_tile8(const tile_geom *t, const float *xt, const float *wt, con
             }
         }
     }
-    for (j = 0; j < nw; j++) {
-        yt[j] = a0[j];
-        yt[t->y_plane + j] = a1[j];
-        yt[2 * t->y_plane + j] = a2[j];
-        yt[3 * t->y_plane + j] = a3[j];
-        yt[4 * t->y_plane + j] = a4[j];
-        yt[5 * t->y_plane + j] = a5[j];
-        yt[6 * t->y_plane + j] = a6[j];
-        yt[7 * t->y_plane + j] = a7[j];
+    if (p->act == TML_RT_ACT_RELU) { /* the common case, fused into the store */
+        for (j = 0; j < nw; j++) {
+            yt[j] = a0[j] > 0.0f ? a0[j] : 0.0f;
+            yt[t->y_plane + j] = a1[j] > 0.0f ? a1[j] : 0.0f;
+            yt[2 * t->y_plane + j] = a2[j] > 0.0f ? a2[j] : 0.0f;
+            yt[3 * t->y_plane + j] = a3[j] > 0.0f ? a3[j] : 0.0f;
+            yt[4 * t->y_plane + j] = a4[j] > 0.0f ? a4[j] : 0.0f;
+            yt[5 * t->y_plane + j] = a5[j] > 0.0f ? a5[j] : 0.0f;
+            yt[6 * t->y_plane + j] = a6[j] > 0.0f ? a6[j] : 0.0f;
+            yt[7 * t->y_plane + j] = a7[j] > 0.0f ? a7[j] : 0.0f;
+        }
+    } else {
+        for (j = 0; j < nw; j++) {
+            yt[j] = a0[j];
+            yt[t->y_plane + j] = a1[j];
+            yt[2 * t->y_plane + j] = a2[j];
+            yt[3 * t->y_plane + j] = a3[j];
+            yt[4 * t->y_plane + j] = a4[j];
+            yt[5 * t->y_plane + j] = a5[j];
+            yt[6 * t->y_plane + j] = a6[j];
+            yt[7 * t->y_plane + j] = a7[j];
+        }
+        for (j = 0; j < 8; j++)
+            tml_fast_act_row(p->act, p->act_a, p->act_b, yt + (size_t)j * t->y_plane, nw);
     }
-    for (j = 0; j < 8; j++)
-        tml_fast_act_row(p->act, p->act_a, p->act_b, yt + (size_t)j * t->y_plane, nw);
 }
 
 /* Any other tile: one output channel x NR positions at stride sw (remainder channels,

@@ -6,7 +6,8 @@
  * How: one output row at a time, the row is first set to the window's first tap and then
  * every further tap (kh, kw) is folded in with a loop over the row's independent outputs,
  * y[ow] = x[ow*stride + kw*dil] > y[ow] ? x : y[ow], which vectorizes (contiguous loads for
- * stride 1, strided for 2). The row stays in L1 between taps.
+ * stride 1, strided for 2). The row stays in L1 between taps. The common 2x2 window is one
+ * pass over the row instead, its four taps folded in the same order.
  *
  * Why: the reference computes the valid tap range of every window (six integer divisions)
  * and branches per tap; for the 2x2 stride-2 pools of small CNNs that was as slow as the
@@ -34,6 +35,20 @@ void tml_maxpool_f32_valid(const void *params, const void *const *in, void *cons
         const float *xc = x + nc * IH * IW; /* (IH, IW) */
         for (oh = 0; oh < OH; oh++) {
             float *yr = y + (nc * OH + (size_t)oh) * OW; /* (OW) */
+            if (KH == 2 && KW == 2) { /* the common 2x2 window: one pass, taps in order */
+                const float *x0 = xc + (size_t)oh * sh * IW, *x1 = x0 + (size_t)dh * IW;
+                for (ow = 0; ow < OW; ow++) {
+                    const size_t i = (size_t)ow * sw;
+                    float m = x0[i], v = x0[i + dw];
+                    m = v > m ? v : m;
+                    v = x1[i];
+                    m = v > m ? v : m;
+                    v = x1[i + dw];
+                    yr[ow] = v > m ? v : m;
+                }
+                tml_fast_act_row(p->act, p->act_a, p->act_b, yr, OW);
+                continue;
+            }
             for (kh = 0; kh < KH; kh++) {
                 const float *xr = xc + ((size_t)oh * sh + (size_t)kh * dh) * IW;
                 for (kw = 0; kw < KW; kw++) {

@@ -2,7 +2,7 @@
  * test_fast_kernels.c - the fast float32 kernels (kernels_fast.def) against the nn reference
  * kernels they replace, through the real selection path.
  *
- * Each case builds a one-node graph (Conv, Gemm or MatMul) with random shapes and attributes:
+ * Each case builds a one-node graph (Conv, Gemm, MatMul or MaxPool) with random shapes and attributes:
  * 1-D and 2-D, strides, asymmetric pads, dilations, groups including depthwise, bias or not,
  * every fused activation, transposed or broadcast operands. The node is lowered
  * (tml_op_lower: reference step), a copy goes through tml_select_fast_kernel (fast step,
@@ -337,6 +337,44 @@ static void test_matmul_random(void **state)
     assert_int_equal(chosen, CASES / 2);
 }
 
+static void test_maxpool_random(void **state)
+{
+    int c, chosen = 0, two = 0;
+    (void)state;
+    for (c = 0; c < CASES; c++) {
+        tml_graph *g = tml_graph_new();
+        int rank = 1 + (int)rnd(2), i, node, x, y, padded = rnd(4) == 0, ceil_mode = rnd(4) == 0;
+        int64_t xd[4], ks[2], st[2], dl[2], pads[4];
+        xd[0] = 1 + rnd(2);
+        xd[1] = 1 + rnd(5);
+        for (i = 0; i < rank; i++) {
+            ks[i] = rnd(3) ? 2 : 1 + rnd(4);
+            st[i] = 1 + rnd(3);
+            dl[i] = rnd(4) ? 1 : 2;
+            pads[i] = padded ? rnd(ks[i]) : 0;
+            pads[i + rank] = padded ? rnd(ks[i]) : 0;
+            xd[2 + i] = (ks[i] - 1) * dl[i] + 1 + rnd(17);
+        }
+        two += rank == 2 && ks[0] == 2 && ks[1] == 2;
+        for (padded = 0, i = 0; i < rank; i++) /* leading pads: some window reads padding */
+            padded |= pads[i] > 0;
+        x = add_input(g, "x", 2 + rank, xd);
+        y = tml_graph_add_tensor(g, "y");
+        node = tml_graph_add_node(g, TML_OP_MAXPOOL, "pool", 1, &x, 1, &y);
+        set_ints(g, node, "kernel_shape", rank, ks);
+        set_ints(g, node, "strides", rank, st);
+        set_ints(g, node, "dilations", rank, dl);
+        set_ints(g, node, "pads", 2 * rank, pads);
+        set_int(g, node, "ceil_mode", ceil_mode);
+        random_act(g, node);
+        chosen += compare(g, node, x, c, padded ? TML_K_MAXPOOL_F32 : TML_K_NONE);
+        tml_graph_free(g);
+    }
+    /* unpadded pools without ceil_mode always qualify: about 9 in 16 cases */
+    assert_true(chosen > CASES / 3);
+    assert_true(two > 0);
+}
+
 /* The planner applies the selection unless reference_kernels is set; packed weights become
  * plan constants and the plan still checks. */
 static void test_plan_selects(void **state)
@@ -403,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_gemm_random),
         cmocka_unit_test(test_gemm_not_selected),
         cmocka_unit_test(test_matmul_random),
+        cmocka_unit_test(test_maxpool_random),
         cmocka_unit_test(test_plan_selects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
