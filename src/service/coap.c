@@ -4,6 +4,8 @@
  *   POST   /rd?ep=NAME&lt=S&lwm2m=1.1&b=U   payload: link format  -> 2.01, Location-Path rd/<id>
  *   POST   /rd/<id>[?lt=S&b=..]            payload optional      -> 2.04 (registration update)
  *   DELETE /rd/<id>                                              -> 2.02 (de-register)
+ *   GET    /a/<sha256>[.sig]                                     -> 2.05 artifact (Block2) or
+ *                                                                   its Ed25519 signature
  *
  * "/rd" is an ordinary resource. Registration ids are not resources of their own: libcoap's
  * unknown-resource handler receives every other path, and the handlers look the id up in the
@@ -21,9 +23,11 @@
  * Lifetime expiry runs from tml_coap_run() once a second: devices whose last registration or
  * update is older than their lifetime are marked offline in one store transaction.
  *
- * DTLS-PSK comes later: it needs only a coap_context_set_psk2() call (with an id -> key
- * callback over the store) and a COAP_PROTO_DTLS endpoint in add_endpoints(); the handlers
- * do not change.
+ * DTLS with pre-shared keys runs beside plain CoAP (port 5684 by default; --no-plain turns
+ * plain CoAP off): libcoap asks psk_for_identity() for the key of a client's identity, which
+ * comes from the store; an unknown identity fails the handshake. The PSK identity is the
+ * endpoint name: over DTLS a session may only act for the endpoint of its identity, and an
+ * endpoint that has a key is refused over plain CoAP (4.03), so a key cannot be bypassed.
  */
 #include <arpa/inet.h>
 #include <coap3/coap.h>
@@ -263,8 +267,10 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
     }
     if (tml_store_device_set_info(svc->store, ep, json, model, sha) != TML_OK)
         tml_log("device '%s': %s", ep, tml_store_error(svc->store));
-    else
+    else {
         tml_log("device '%s': node info %s%s%s", ep, json, model[0] ? ", model " : "", model);
+        tml_builder_kick(svc); /* deployments may have been waiting for this */
+    }
     free(json);
     return COAP_RESPONSE_OK;
 }
@@ -280,6 +286,58 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_
     tml_log("device '%s': read of /%d/0 failed (%s)", r->endpoint, TML_LWM2M_OBJ_NODE,
             reason == COAP_NACK_TOO_MANY_RETRIES ? "no answer" : reason == COAP_NACK_RST ? "reset" : "not sent");
     r->token_len = 0;
+}
+
+/* ---- DTLS-PSK ---- */
+
+/* libcoap asks for the key of a DTLS client's identity; NULL fails the handshake, so a
+ * device without a valid key gets nothing at all. */
+static const coap_bin_const_t *psk_for_identity(coap_bin_const_t *identity,
+                                                coap_session_t *session, void *arg)
+{
+    tml_service *svc = (tml_service *)arg;
+    char id[128], peer[64];
+    size_t len = 0;
+    peer_str(session, peer, sizeof peer);
+    if (!identity || identity->length == 0 || identity->length >= sizeof id) {
+        tml_log("dtls: %s: identity missing or too long", peer);
+        return NULL;
+    }
+    memcpy(id, identity->s, identity->length);
+    id[identity->length] = 0;
+    if (!tml_lwm2m_endpoint_valid(id) ||
+        tml_store_psk_get(svc->store, id, svc->psk, sizeof svc->psk, &len) != TML_OK) {
+        tml_log("dtls: %s: unknown identity '%.64s'", peer, tml_lwm2m_endpoint_valid(id) ? id : "?");
+        return NULL;
+    }
+    svc->psk_bin.s = svc->psk;
+    svc->psk_bin.length = len;
+    return &svc->psk_bin;
+}
+
+/* Who may act for endpoint ep: over DTLS only the session whose PSK identity is ep; over
+ * plain CoAP only while ep has no key (a device that has a key must use it). */
+static bool allowed_for(tml_service *svc, coap_session_t *session, const char *ep, char *msg,
+                        size_t n)
+{
+    if (coap_session_get_proto(session) == COAP_PROTO_DTLS) {
+        const coap_bin_const_t *id = coap_session_get_psk_identity(session);
+        if (!id || id->length != strlen(ep) || memcmp(id->s, ep, id->length) != 0) {
+            snprintf(msg, n, "endpoint '%s' does not match the DTLS identity", ep);
+            return false;
+        }
+        return true;
+    } else {
+        uint8_t key[TML_PSK_MAX];
+        size_t len;
+        tml_status st = tml_store_psk_get(svc->store, ep, key, sizeof key, &len);
+        sodium_memzero(key, sizeof key);
+        if (st != TML_ERR_NOT_FOUND) {
+            snprintf(msg, n, "endpoint '%s' has a pre-shared key: use CoAP over DTLS", ep);
+            return false;
+        }
+        return true;
+    }
 }
 
 /* POST /rd?ep=..: Register. */
@@ -298,6 +356,11 @@ static void hnd_register(coap_resource_t *res, coap_session_t *session, const co
     code = tml_coap_check_register(req, query, &p, &links, msg, sizeof msg);
     if (code != 0) {
         reply(resp, (coap_pdu_code_t)code, peer, msg);
+        return;
+    }
+    if (!allowed_for(svc, session, p.endpoint, msg, sizeof msg)) {
+        free(links);
+        reply(resp, COAP_RESPONSE_CODE_FORBIDDEN, peer, msg);
         return;
     }
     memset(&d, 0, sizeof d);
@@ -403,6 +466,12 @@ static void hnd_update(coap_resource_t *res, coap_session_t *session, const coap
         free(links);
         return;
     }
+    if (!allowed_for(svc, session, d.endpoint, err, sizeof err)) {
+        free(links);
+        tml_device_clear(&d);
+        reply(resp, COAP_RESPONSE_CODE_FORBIDDEN, peer, err);
+        return;
+    }
     if (p.has_lifetime)
         d.lifetime = p.lifetime;
     if (p.has_binding)
@@ -433,12 +502,17 @@ static void hnd_deregister(coap_resource_t *res, coap_session_t *session, const 
 {
     tml_service *svc = svc_of(session);
     tml_device d;
-    char peer[64];
+    char peer[64], msg[200];
     (void)res;
     (void)query;
     peer_str(session, peer, sizeof peer);
     if (!find_reg(svc, req, resp, peer, &d))
         return;
+    if (!allowed_for(svc, session, d.endpoint, msg, sizeof msg)) {
+        tml_device_clear(&d);
+        reply(resp, COAP_RESPONSE_CODE_FORBIDDEN, peer, msg);
+        return;
+    }
     if (tml_store_device_set_offline(svc->store, d.endpoint) != TML_OK) {
         reply(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR, peer, tml_store_error(svc->store));
     } else {
@@ -446,6 +520,82 @@ static void hnd_deregister(coap_resource_t *res, coap_session_t *session, const 
         tml_log("device '%s' de-registered rd/%s", d.endpoint, d.reg_id);
     }
     tml_device_clear(&d);
+}
+
+/* ---- artifacts over CoAP: GET /a/<sha256> and /a/<sha256>.sig ---- */
+
+static void release_buf(coap_session_t *session, void *p)
+{
+    (void)session;
+    free(p);
+}
+
+/* Serves an artifact block-wise (Block2, RFC 7959: a device that lost a block asks for that
+ * block again, not for the whole file) or its Ed25519 signature. The file is re-hashed on
+ * every request, so a tampered artifact is never served. The sha256 is the capability: it is
+ * unguessable and only the service hands it out (in a Package URI). */
+static void hnd_get(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
+                    const coap_string_t *query, coap_pdu_t *resp)
+{
+    tml_service *svc = svc_of(session);
+    coap_string_t *path = coap_get_uri_path(req);
+    char peer[64], sha[TML_SHA_HEX], err[300];
+    bool sig = false;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    tml_status st;
+    uint64_t etag = 0;
+    int i;
+    peer_str(session, peer, sizeof peer);
+    if (!path || path->length < 2 + 64 || memcmp(path->s, "a/", 2) != 0 ||
+        !(path->length == 2 + 64 ||
+          (path->length == 2 + 64 + 4 && memcmp(path->s + 66, ".sig", 4) == 0))) {
+        coap_delete_string(path);
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_FOUND);
+        return;
+    }
+    sig = path->length == 2 + 64 + 4;
+    memcpy(sha, path->s + 2, 64);
+    sha[64] = 0;
+    coap_delete_string(path);
+    if (!tml_sha_hex_valid(sha)) {
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_FOUND);
+        return;
+    }
+    st = tml_artifact_read(svc->artifacts_dir, sha, svc->max_artifact_size, &data, &len, err,
+                           sizeof err);
+    if (st != TML_OK) {
+        if (st == TML_ERR_NOT_FOUND) {
+            coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_FOUND);
+        } else {
+            /* TML_ERR_VERIFY: the file on disk no longer matches its name */
+            tml_log("artifact %.16s: %s", sha, err);
+            reply(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR, peer, "artifact unavailable");
+        }
+        return;
+    }
+    {
+        unsigned char e[8];
+        size_t n = 0;
+        if (sodium_hex2bin(e, sizeof e, sha, 16, NULL, &n, NULL) == 0 && n == 8)
+            for (i = 0; i < 8; i++)
+                etag = (etag << 8) | e[i];
+    }
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CONTENT);
+    if (sig) {
+        uint8_t *s = malloc(TML_SIG_BYTES);
+        free(data);
+        if (!s || tml_artifact_sign(svc->sign_sk, sha, s) != TML_OK) {
+            free(s);
+            coap_pdu_set_code(resp, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+            return;
+        }
+        coap_add_data_large_response(res, session, req, resp, query, COAP_MEDIATYPE_APPLICATION_OCTET_STREAM,
+                                     -1, etag, TML_SIG_BYTES, s, release_buf, s);
+        return;
+    }
+    coap_add_data_large_response(res, session, req, resp, query, COAP_MEDIATYPE_APPLICATION_OCTET_STREAM, -1,
+                                 etag, len, data, release_buf, data);
 }
 
 static void hnd_not_allowed(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
@@ -467,29 +617,63 @@ static void coap_log_to_ours(coap_log_t level, const char *message)
     tml_log("libcoap: %.*s", (int)n, message);
 }
 
-/* The listening endpoints. Plain UDP now; a COAP_PROTO_DTLS endpoint (default port 5684)
- * joins here once PSKs are configured. */
+/* Fills addr with the bind address and port; false if the address does not parse. */
+static bool make_addr(const char *bind, int port, coap_address_t *addr)
+{
+    coap_address_init(addr);
+    if (inet_pton(AF_INET, bind, &addr->addr.sin.sin_addr) == 1) {
+        addr->addr.sin.sin_family = AF_INET;
+        addr->addr.sin.sin_port = htons((uint16_t)port);
+        addr->size = sizeof addr->addr.sin;
+        return true;
+    }
+    if (inet_pton(AF_INET6, bind, &addr->addr.sin6.sin6_addr) == 1) {
+        addr->addr.sin6.sin6_family = AF_INET6;
+        addr->addr.sin6.sin6_port = htons((uint16_t)port);
+        addr->size = sizeof addr->addr.sin6;
+        return true;
+    }
+    return false;
+}
+
+/* The listening endpoints: plain UDP unless --no-plain, DTLS with PSKs unless its port is 0. */
 static tml_status add_endpoints(tml_service *svc, coap_context_t *ctx, char *err, size_t errsz)
 {
     coap_address_t addr;
-    coap_address_init(&addr);
-    if (inet_pton(AF_INET, svc->coap_bind, &addr.addr.sin.sin_addr) == 1) {
-        addr.addr.sin.sin_family = AF_INET;
-        addr.addr.sin.sin_port = htons((uint16_t)svc->coap_port);
-        addr.size = sizeof addr.addr.sin;
-    } else if (inet_pton(AF_INET6, svc->coap_bind, &addr.addr.sin6.sin6_addr) == 1) {
-        addr.addr.sin6.sin6_family = AF_INET6;
-        addr.addr.sin6.sin6_port = htons((uint16_t)svc->coap_port);
-        addr.size = sizeof addr.addr.sin6;
-    } else {
+    if (!svc->coap_plain && !svc->coaps_port) {
+        snprintf(err, errsz, "coap: both plain CoAP and DTLS are turned off");
+        return TML_ERR_ARG;
+    }
+    if (!make_addr(svc->coap_bind, svc->coap_port, &addr)) {
         snprintf(err, errsz, "coap: bind address '%s' is not an IPv4 or IPv6 address",
                  svc->coap_bind);
         return TML_ERR_ARG;
     }
-    if (!coap_new_endpoint(ctx, &addr, COAP_PROTO_UDP)) {
+    if (svc->coap_plain && !coap_new_endpoint(ctx, &addr, COAP_PROTO_UDP)) {
         snprintf(err, errsz, "coap: cannot listen on udp %s port %d (in use?)", svc->coap_bind,
                  svc->coap_port);
         return TML_ERR_IO;
+    }
+    if (svc->coaps_port) {
+        coap_dtls_spsk_t psk;
+        if (!coap_dtls_is_supported()) {
+            snprintf(err, errsz, "coap: this libcoap has no DTLS (use --coaps-port 0)");
+            return TML_ERR_UNSUPPORTED;
+        }
+        memset(&psk, 0, sizeof psk);
+        psk.version = COAP_DTLS_SPSK_SETUP_VERSION;
+        psk.validate_id_call_back = psk_for_identity;
+        psk.id_call_back_arg = svc;
+        if (!coap_context_set_psk2(ctx, &psk)) {
+            snprintf(err, errsz, "coap: cannot set up DTLS-PSK");
+            return TML_ERR;
+        }
+        make_addr(svc->coap_bind, svc->coaps_port, &addr);
+        if (!coap_new_endpoint(ctx, &addr, COAP_PROTO_DTLS)) {
+            snprintf(err, errsz, "coap: cannot listen on dtls %s port %d (in use?)",
+                     svc->coap_bind, svc->coaps_port);
+            return TML_ERR_IO;
+        }
     }
     return TML_OK;
 }
@@ -523,6 +707,7 @@ tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz)
     r = coap_resource_unknown_init2(hnd_not_allowed, 0);
     coap_register_request_handler(r, COAP_REQUEST_POST, hnd_update);
     coap_register_request_handler(r, COAP_REQUEST_DELETE, hnd_deregister);
+    coap_register_request_handler(r, COAP_REQUEST_GET, hnd_get);
     coap_add_resource(ctx, r);
 
     coap_register_response_handler(ctx, on_response);
@@ -530,7 +715,11 @@ tml_status tml_coap_start(tml_service *svc, char *err, size_t errsz)
 
     svc->coap = ctx;
     svc->coap_bound_port = svc->coap_port;
-    tml_log("coap: listening on udp %s port %d", svc->coap_bind, svc->coap_port);
+    if (svc->coap_plain)
+        tml_log("coap: listening on udp %s port %d", svc->coap_bind, svc->coap_port);
+    if (svc->coaps_port)
+        tml_log("coap: listening on dtls %s port %d (pre-shared keys)", svc->coap_bind,
+                svc->coaps_port);
     return TML_OK;
 }
 

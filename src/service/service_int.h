@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include <coap3/coap.h>
@@ -42,9 +43,14 @@ typedef struct tml_service {
     char http_bind[64];
     int http_port;           /* 0 = any free port */
     char coap_bind[64];
-    int coap_port;           /* 0 = any free port */
+    int coap_port;           /* plain CoAP over UDP */
+    bool coap_plain;         /* false: plain CoAP is off (--no-plain), DTLS only */
+    int coaps_port;          /* CoAP over DTLS with PSKs; 0 = off */
 
     tml_store *store;
+    uint8_t sign_sk[TML_SIGN_SK_BYTES]; /* DATA_DIR/signing.key */
+    uint8_t sign_pk[TML_SIGN_PK_BYTES];
+    size_t max_artifact_size; /* largest artifact served over CoAP */
 
     /* front ends (owned by http.c and coap.c) */
     void *http;              /* struct MHD_Daemon * */
@@ -54,6 +60,14 @@ typedef struct tml_service {
     int64_t last_expiry_check;
     tml_node_read reads[TML_READS_MAX];
     unsigned read_next;
+    /* the build worker (builder.c) */
+    pthread_t builder;
+    pthread_mutex_t builder_mu;
+    pthread_cond_t builder_cv;
+    bool builder_stop, builder_kick, builder_running;
+    /* the key handed to libcoap by the PSK callback (CoAP loop only) */
+    uint8_t psk[TML_PSK_MAX];
+    coap_bin_const_t psk_bin;
 } tml_service;
 
 /* One line to stderr: "2026-11-25T09:30:00Z tmlaas: <message>". Thread-safe. */
@@ -83,6 +97,13 @@ int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
 
 /* Lifetime expiry: marks offline every device whose registration has run out; logs each. */
 void tml_service_expire(tml_service *svc);
+
+/* The build worker: compiles pending deployments (see builder.c). kick = look now. */
+tml_status tml_builder_start(tml_service *svc);
+void tml_builder_kick(tml_service *svc);
+void tml_builder_stop(tml_service *svc);
+/* One pass over the unfinished deployments (what the worker runs); returns how many. */
+int tml_builder_run_once(tml_service *svc);
 
 /* Validation shared by the front ends. */
 bool tml_model_name_valid(const char *name);

@@ -272,6 +272,7 @@ static int build_node(tml_graph *g, pb_buf b, model_info *mi)
         int64_t iv = 0;
         pb_buf sv = {0, 0}, tv = {0, 0};
         tml_attr *a;
+        memset(&af, 0, sizeof af);
         while (pb_next(attrs[i], &ap, &af)) {
             switch (af.field) {
             case 1: an = pb_str(af.b); break;

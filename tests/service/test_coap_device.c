@@ -1,7 +1,9 @@
 /*
  * test_coap_device.c - the service and a minimal LwM2M device over loopback, in C with
  * libcoap: the device registers listing the TinyML node object, the service reads /32769/0
- * back from it (SenML JSON) and stores the node info; then the device de-registers.
+ * back from it (SenML JSON) and stores the node info; a model deployed to it and to a second
+ * device of the same target is built once, fits the first and not the second; then the
+ * device de-registers.
  *
  * The service runs in a forked child through tml_serve_main() (no CLI needed); the device is
  * this process: one libcoap client session, over which it both sends its requests and answers
@@ -168,8 +170,8 @@ static void test_register_and_read(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         char *argv[] = {"serve", "--data-dir", dir, "--coap-port", port, "--coap-bind",
-                        "127.0.0.1", "--http-port", "0", NULL};
-        _exit(tml_serve_main(9, argv));
+                        "127.0.0.1", "--http-port", "0", "--coaps-port", "0", NULL};
+        _exit(tml_serve_main(11, argv));
     }
 
     coap_startup();
@@ -217,6 +219,86 @@ static void test_register_and_read(void **state)
             coap_io_process(ctx, 100);
     }
     assert_true(got);
+
+    /* a deployment is built for the device's profile once and checked against each device's
+     * budgets: node1 (64 KiB RAM) gets a package, node2 (same target, 16 bytes of RAM) fails */
+    {
+        char model_path[512], sha[TML_SHA_HEX], apath[600], adir[600];
+        FILE *f;
+        static uint8_t buf[1 << 20];
+        size_t n;
+        tml_model_entry m;
+        tml_deployment dep[2], g;
+        int states_done = 0;
+        snprintf(model_path, sizeof model_path, "%s/onnx-node/test_relu/model.onnx",
+                 TML_CORPUS_DIR);
+        f = fopen(model_path, "rb");
+        if (!f) {
+            printf("skip: build check needs %s\n", model_path);
+        } else {
+            n = fread(buf, 1, sizeof buf, f);
+            fclose(f);
+            snprintf(adir, sizeof adir, "%s/artifacts", dir);
+            assert_int_equal(tml_artifact_put(adir, buf, n, sha, err, sizeof err), TML_OK);
+            memset(&m, 0, sizeof m);
+            snprintf(m.name, sizeof m.name, "relu");
+            snprintf(m.sha256, sizeof m.sha256, "%s", sha);
+            m.size = (int64_t)n;
+            tml_artifact_path(adir, sha, apath, sizeof apath);
+            m.artifact_path = apath;
+            assert_int_equal(tml_store_model_add(store, &m), TML_OK);
+            memset(&d, 0, sizeof d);
+            snprintf(d.endpoint, sizeof d.endpoint, "node2");
+            d.lifetime = 600;
+            snprintf(d.binding, sizeof d.binding, "U");
+            d.node_info = (char *)"{\"target\":\"cortex-m4\",\"ram\":16}";
+            assert_int_equal(tml_store_device_put(store, &d), TML_OK);
+            memset(dep, 0, sizeof dep);
+            for (i = 0; i < 2; i++) {
+                dep[i].model_id = m.id;
+                snprintf(dep[i].model_name, sizeof dep[i].model_name, "relu");
+                dep[i].model_version = m.version;
+                snprintf(dep[i].device, sizeof dep[i].device, i ? "node2" : "node1");
+            }
+            assert_int_equal(tml_store_deployment_add(store, dep, 2), TML_OK);
+            /* the builder looks at least every 5 s */
+            for (i = 0; i < 300 && states_done < 2; i++) {
+                int k;
+                states_done = 0;
+                for (k = 0; k < 2; k++) {
+                    assert_int_equal(tml_store_deployment_get(store, dep[k].id, &g), TML_OK);
+                    if (g.state == TML_DEPLOY_DELIVERING || g.state == TML_DEPLOY_FAILED)
+                        states_done++;
+                    tml_deployment_clear(&g);
+                }
+                if (states_done < 2)
+                    coap_io_process(ctx, 100);
+            }
+            assert_int_equal(tml_store_deployment_get(store, dep[0].id, &g), TML_OK);
+            if (g.state != TML_DEPLOY_DELIVERING)
+                fail_msg("node1 deployment: state %d, error %s", g.state, g.error ? g.error : "-");
+            assert_true(g.build_id > 0);
+            {
+                tml_build b;
+                assert_int_equal(tml_store_build_get(store, g.build_id, &b), TML_OK);
+                assert_int_equal(b.status, TML_BUILD_DONE);
+                assert_string_equal(b.profile, "cortex-m4");
+                assert_true(tml_sha_hex_valid(b.artifact_sha));
+                assert_int_equal(tml_artifact_verify(adir, b.artifact_sha, err, sizeof err), TML_OK);
+                assert_non_null(strstr(b.report, "\"package_bytes\""));
+                tml_build_clear(&b);
+            }
+            {
+                int64_t bid = g.build_id;
+                tml_deployment_clear(&g);
+                assert_int_equal(tml_store_deployment_get(store, dep[1].id, &g), TML_OK);
+                assert_int_equal(g.state, TML_DEPLOY_FAILED);
+                assert_int_equal(g.build_id, bid); /* one build for both devices */
+                assert_non_null(strstr(g.error, "does not fit device 'node2'"));
+                tml_deployment_clear(&g);
+            }
+        }
+    }
 
     /* de-register on the Location-Path we were given */
     send_req(s, COAP_REQUEST_CODE_DELETE, location + 1, NULL, NULL);

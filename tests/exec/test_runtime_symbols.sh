@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# check_runtime_symbols.sh - the device-side library (libtmlrt.a: kernels, executor, SHA-256)
+# test_runtime_symbols.sh - the device-side library (libtmlrt.a: kernels, executor, SHA-256)
 # must not call the allocator, stdio or process exit, and must not keep mutable global state.
 #   - `nm`: an undefined reference to one of the forbidden functions fails the test;
 #   - `objdump -t`: a data object in a writable section (.data, .bss, COMMON; not
 #     .data.rel.ro, where const tables with pointers live in PIC builds) fails the test.
-# Run by tests/exec/test_runtime_symbols.c (ctest test_runtime_symbols) with TML_BUILD set; a
-# test_*.sh would need the tmlaas target, which CMakeLists.txt references for every .sh test.
+# ctest runs it with TML_BUILD set to the build directory.
 set -u
 BUILD=${TML_BUILD:-}
 if [ -z "$BUILD" ]; then
