@@ -122,4 +122,7 @@ tml_status tml_target_run_plan(const tml_target *t, const tml_plan *p, const cha
                                tml_image_sizes *s, tml_image_run_stats *r, char *err,
                                size_t errsz);
 
+/* Removes a build directory made by tml_target_run_plan (recursively, not following links). */
+void tml_image_dir_remove(const char *dir);
+
 #endif /* TML_TARGET_H */

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "target/proc.h"
 #include "tml/codegen.h"
@@ -205,4 +207,27 @@ tml_status tml_image_make(const tml_target *t, const tml_plan *p, const char *di
         return st;
     *ran = true;
     return TML_OK;
+}
+
+void tml_image_dir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode))
+            tml_image_dir_remove(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
 }
