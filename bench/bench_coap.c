@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "tml/service.h"
 
 #define BLOCK_SZX 6 /* 1024-byte blocks */
@@ -77,6 +79,7 @@ typedef struct {
     size_t got;     /* bytes received and checked */
     double t_done;  /* when the phase's transfer ended (monotonic seconds) */
     int max_tries;  /* most transmissions one request of this device needed */
+    char reg_id[24]; /* the registration id (Location-Path rd/<id>) of the 2.01 it took */
     uint8_t msg[512];
     size_t msg_len;
 } bench_dev;
@@ -368,6 +371,12 @@ static void dev_on_datagram(bench *b, bench_dev *d, const uint8_t *buf, size_t n
     b->last_answer = d->t_done;
     if (d->phase == PH_REG) {
         d->phase = coap_pdu_get_code(p) == COAP_RESPONSE_CODE_CREATED ? PH_REG_DONE : PH_FAILED;
+        coap_option_iterator_init(p, &it, COAP_OPT_ALL);
+        while ((o = coap_option_next(&it)) != NULL)
+            if (it.number == COAP_OPTION_LOCATION_PATH && coap_opt_length(o) < sizeof d->reg_id) {
+                memcpy(d->reg_id, coap_opt_value(o), coap_opt_length(o));
+                d->reg_id[coap_opt_length(o)] = '\0'; /* the last segment: the id */
+            }
         return;
     }
     if (coap_pdu_get_code(p) != COAP_RESPONSE_CODE_CONTENT ||
@@ -751,6 +760,33 @@ int main(int argc, char **argv)
     printf("registration: the service answered duplicates (requests sent again) for %.2f s "
            "more\n",
            drain(&b, 1.0, 120));
+
+    /* the registration id each device took from its 2.01 is the one the service keeps? A
+     * duplicate handled as a new registration replaces it, and the device's next update would
+     * get 4.04. */
+    {
+        static char big[4 << 20];
+        int stale = 0, checked = 0;
+        cJSON *j = NULL, *arr, *it;
+        if (http(http_port, "GET", "/api/devices", NULL, NULL, 0, big, sizeof big) == 200 &&
+            (j = cJSON_Parse(strstr(big, "\r\n\r\n") ? strstr(big, "\r\n\r\n") + 4 : big)) &&
+            (arr = cJSON_GetObjectItem(j, "devices")) != NULL) {
+            cJSON_ArrayForEach(it, arr)
+            {
+                const char *ep = cJSON_GetStringValue(cJSON_GetObjectItem(it, "endpoint"));
+                const char *reg = cJSON_GetStringValue(cJSON_GetObjectItem(it, "registration"));
+                int k;
+                if (!ep || !reg || sscanf(ep, "bench%d", &k) != 1 || k < 0 || k >= ndev)
+                    continue;
+                checked++;
+                stale += strcmp(b.devs[k].reg_id, reg) != 0;
+            }
+            printf("registration: %d of %d devices hold a registration id the service has "
+                   "replaced (a duplicate handled as a new registration)\n",
+                   stale, checked);
+        }
+        cJSON_Delete(j);
+    }
 
     /* ---- 2. every registered device downloads the artifact, all at once ---- */
     b.retransmits = 0;
