@@ -19,8 +19,7 @@
 
 #define NR TML_GEMM_PACKED_NR
 
-void tml_gemm_f32_packed(const void *params, const void *const *in, void *const *out,
-                         void *scratch)
+void tml_gemm_f32_packed(const void *params, const void *const *in, void *const *out, void *scratch)
 {
     const tml_gemm_packed_params *p = (const tml_gemm_packed_params *)params;
     const float *a = (const float *)in[0];                     /* (M, K) */
@@ -61,9 +60,8 @@ void tml_gemm_f32_packed(const void *params, const void *const *in, void *const 
 }
 
 tml_status tml_gemm_f32_packed_check(const void *params, uint32_t params_size,
-                                     const uint32_t *in_bytes, int n_in,
-                                     const uint32_t *out_bytes, int n_out,
-                                     uint32_t scratch_bytes)
+                                     const uint32_t *in_bytes, int n_in, const uint32_t *out_bytes,
+                                     int n_out, uint32_t scratch_bytes)
 {
     const tml_gemm_packed_params *p = (const tml_gemm_packed_params *)params;
     uint64_t packed;

@@ -160,8 +160,8 @@ static void select_conv(tml_step_desc *step)
 {
     const tml_conv_params *p = (const tml_conv_params *)step->params;
     uint64_t floats;
-    if (step->params_size != sizeof(*p) || p->in[0] != 1 || p->out[0] != 1 ||
-        p->kernel[0] != 1 || p->pad[0] != 0)
+    if (step->params_size != sizeof(*p) || p->in[0] != 1 || p->out[0] != 1 || p->kernel[0] != 1 ||
+        p->pad[0] != 0)
         return;
     floats = tml_conv_tiled_scratch_floats(p, NULL, NULL);
     if (floats == 0 || step->scratch_bytes != 0)
@@ -174,8 +174,8 @@ static void select_maxpool(tml_step_desc *step)
 {
     const tml_pool_params *p = (const tml_pool_params *)step->params;
     int i;
-    if (step->params_size != sizeof(*p) || p->with_indices || step->n_out != 1 ||
-        p->in[0] != 1 || p->out[0] != 1 || p->kernel[0] != 1)
+    if (step->params_size != sizeof(*p) || p->with_indices || step->n_out != 1 || p->in[0] != 1 ||
+        p->out[0] != 1 || p->kernel[0] != 1)
         return;
     for (i = 0; i < 3; i++)
         if (p->pad[i] != 0 || (int64_t)(p->out[i] - 1) * p->stride[i] +
@@ -191,10 +191,19 @@ void tml_select_fast_kernel(tml_graph *g, int node, tml_step_desc *step)
     if (!g || !step || !step->params)
         return;
     switch (step->kernel) {
-    case TML_K_CONV_F32: select_conv(step); break;
-    case TML_K_GEMM_F32: select_gemm(g, step); break;
-    case TML_K_MATMUL_F32: select_matmul(g, step); break;
-    case TML_K_MAXPOOL_F32: select_maxpool(step); break;
-    default: break;
+    case TML_K_CONV_F32:
+        select_conv(step);
+        break;
+    case TML_K_GEMM_F32:
+        select_gemm(g, step);
+        break;
+    case TML_K_MATMUL_F32:
+        select_matmul(g, step);
+        break;
+    case TML_K_MAXPOOL_F32:
+        select_maxpool(step);
+        break;
+    default:
+        break;
     }
 }

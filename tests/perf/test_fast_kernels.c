@@ -2,15 +2,14 @@
  * test_fast_kernels.c - the fast float32 kernels (kernels_fast.def) against the nn reference
  * kernels they replace, through the real selection path.
  *
- * Each case builds a one-node graph (Conv, Gemm, MatMul or MaxPool) with random shapes and attributes:
- * 1-D and 2-D, strides, asymmetric pads, dilations, groups including depthwise, bias or not,
- * every fused activation, transposed or broadcast operands. The node is lowered
- * (tml_op_lower: reference step), a copy goes through tml_select_fast_kernel (fast step,
- * packing constants where the variant needs it), and both steps run on the same random
- * inputs in exactly sized heap buffers (ASan sees any stray access; a canary catches writes
- * past Y otherwise). Outputs must agree within |a-b| <= 1e-4 + 1e-4*|b|, and each fast
- * step's _check must accept its exact buffer sizes and refuse a scratch one float short.
- * Seeded LCG: a failure prints its case number and reproduces.
+ * Each case builds a one-node graph (Conv, Gemm, MatMul or MaxPool) with random shapes and
+ * attributes: 1-D and 2-D, strides, asymmetric pads, dilations, groups including depthwise, bias or
+ * not, every fused activation, transposed or broadcast operands. The node is lowered (tml_op_lower:
+ * reference step), a copy goes through tml_select_fast_kernel (fast step, packing constants where
+ * the variant needs it), and both steps run on the same random inputs in exactly sized heap buffers
+ * (ASan sees any stray access; a canary catches writes past Y otherwise). Outputs must agree within
+ * |a-b| <= 1e-4 + 1e-4*|b|, and each fast step's _check must accept its exact buffer sizes and
+ * refuse a scratch one float short. Seeded LCG: a failure prints its case number and reproduces.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -29,7 +28,7 @@
 #include "tml/kernels.h"
 #include "tml/plan.h"
 
-#define CASES 400
+#define CASES  400
 #define CANARY 16
 
 static uint32_t rng = 20261125u;
@@ -38,7 +37,10 @@ static uint32_t rnd(uint32_t n)
     rng = rng * 1664525u + 1013904223u;
     return (rng >> 8) % n;
 }
-static float frand(void) { return (float)rnd(1u << 20) / (float)(1u << 19) - 1.0f; }
+static float frand(void)
+{
+    return (float)rnd(1u << 20) / (float)(1u << 19) - 1.0f;
+}
 
 static int add_const(tml_graph *g, const char *name, int rank, const int64_t *dims)
 {
@@ -437,12 +439,9 @@ static void test_plan_selects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_random),
-        cmocka_unit_test(test_gemm_random),
-        cmocka_unit_test(test_gemm_not_selected),
-        cmocka_unit_test(test_matmul_random),
-        cmocka_unit_test(test_maxpool_random),
-        cmocka_unit_test(test_plan_selects),
+        cmocka_unit_test(test_conv_random),       cmocka_unit_test(test_gemm_random),
+        cmocka_unit_test(test_gemm_not_selected), cmocka_unit_test(test_matmul_random),
+        cmocka_unit_test(test_maxpool_random),    cmocka_unit_test(test_plan_selects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,7 +51,8 @@ static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int
 {
     int32_t i;
     switch (act) {
-    case TML_RT_ACT_NONE: break;
+    case TML_RT_ACT_NONE:
+        break;
     case TML_RT_ACT_RELU:
         for (i = 0; i < n; i++)
             v[i] = v[i] > 0.0f ? v[i] : 0.0f;
@@ -85,7 +86,7 @@ static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int
  */
 typedef struct {
     int32_t m, n, k;
-    int32_t nr;             /* panel width, == TML_GEMM_PACKED_NR */
+    int32_t nr; /* panel width, == TML_GEMM_PACKED_NR */
     float alpha, beta;
     int32_t c_rows, c_cols; /* shape of C after broadcasting to rank 2; 0, 0 if no C */
     int32_t act;
