@@ -57,22 +57,6 @@ static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t 
     dims[0] = panels;
     dims[1] = k;
     dims[2] = TML_GEMM_PACKED_NR;
-    for (attempt = 0; attempt < 8; attempt++) {
-        int f;
-        /* the name says which packing: B or B^T, (k, n) */
-        snprintf(name, sizeof name, "%s.packed%s%d_%d%s%.0d", g->tensors[bt].name,
-                 sj == 1 ? "" : "_t", (int)k, (int)n, attempt ? "_" : "", attempt);
-        f = tml_graph_find_tensor(g, name);
-        if (f < 0)
-            break;
-        /* the same packing of the same B (another node shares the weight): reuse it */
-        if (attempt == 0 && g->tensors[f].data && g->tensors[f].rank == 3 &&
-            g->tensors[f].dims[0] == dims[0] && g->tensors[f].dims[1] == dims[1] &&
-            g->tensors[f].dims[2] == dims[2])
-            return f;
-    }
-    if (attempt == 8)
-        return -1;
     d = (float *)tml_graph_alloc(g, (size_t)floats * sizeof(float)); /* zeroed */
     if (!d)
         return -1;
@@ -82,6 +66,25 @@ static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t 
             for (j = 0; j < TML_GEMM_PACKED_NR && p * TML_GEMM_PACKED_NR + j < n; j++)
                 d[((size_t)p * k + kk) * TML_GEMM_PACKED_NR + j] =
                     b[(size_t)kk * sk + (size_t)(p * TML_GEMM_PACKED_NR + j) * sj];
+    for (attempt = 0; attempt < 8; attempt++) {
+        const tml_tensor *ft;
+        int f;
+        /* the name says which packing: B or B^T, (k, n) */
+        snprintf(name, sizeof name, "%s.packed%s%d_%d%s%.0d", g->tensors[bt].name,
+                 sj == 1 ? "" : "_t", (int)k, (int)n, attempt ? "_" : "", attempt);
+        f = tml_graph_find_tensor(g, name);
+        if (f < 0)
+            break;
+        /* the same bytes under this name (another node shares the weight, or the graph is
+           planned again): reuse them; anything else under the name: try another name */
+        ft = &g->tensors[f];
+        if (ft->data && ft->dtype == TML_DT_F32 && ft->rank == 3 && ft->dims[0] == dims[0] &&
+            ft->dims[1] == dims[1] && ft->dims[2] == dims[2] &&
+            memcmp(ft->data, d, (size_t)floats * sizeof(float)) == 0)
+            return f;
+    }
+    if (attempt == 8)
+        return -1;
     t = tml_graph_add_tensor(g, name);
     if (t < 0)
         return -1;

@@ -436,12 +436,54 @@ static void test_plan_selects(void **state)
     }
 }
 
+/* Two Gemms sharing one weight share one packed tensor, and planning the same graph again adds
+ * nothing: the packing is found by name and bytes. */
+static void test_shared_weight_packed_once(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int64_t xd[2] = {1, 8}, wd[2] = {8, 8};
+    int x, w, t1, t2, in[2], n0, n1, round, n_tensors = 0;
+    (void)state;
+    x = add_input(g, "x", 2, xd);
+    w = add_const(g, "w", 2, wd);
+    t1 = tml_graph_add_tensor(g, "t1");
+    t2 = tml_graph_add_tensor(g, "t2");
+    in[0] = x;
+    in[1] = w;
+    n0 = tml_graph_add_node(g, TML_OP_GEMM, "fc0", 2, in, 1, &t1);
+    set_int(g, n0, "transB", 1);
+    in[0] = t1;
+    n1 = tml_graph_add_node(g, TML_OP_GEMM, "fc1", 2, in, 1, &t2);
+    set_int(g, n1, "transB", 1);
+    tml_graph_add_output(g, t2);
+    assert_int_equal(tml_op_shape(g, n0), TML_OK);
+    assert_int_equal(tml_op_shape(g, n1), TML_OK);
+    for (round = 0; round < 2; round++) {
+        tml_plan *p = NULL;
+        assert_int_equal(tml_plan_build(g, NULL, &p), TML_OK);
+        assert_int_equal(p->n_steps, 2);
+        assert_int_equal(p->steps[0].kernel, TML_K_GEMM_F32_PACKED);
+        assert_int_equal(p->steps[1].kernel, TML_K_GEMM_F32_PACKED);
+        assert_int_equal(p->steps[0].in[1], p->steps[1].in[1]);
+        if (round == 0)
+            n_tensors = g->n_tensors;
+        else
+            assert_int_equal(g->n_tensors, n_tensors);
+        tml_plan_free(p);
+    }
+    tml_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_random),       cmocka_unit_test(test_gemm_random),
-        cmocka_unit_test(test_gemm_not_selected), cmocka_unit_test(test_matmul_random),
-        cmocka_unit_test(test_maxpool_random),    cmocka_unit_test(test_plan_selects),
+        cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_gemm_random),
+        cmocka_unit_test(test_gemm_not_selected),
+        cmocka_unit_test(test_matmul_random),
+        cmocka_unit_test(test_maxpool_random),
+        cmocka_unit_test(test_plan_selects),
+        cmocka_unit_test(test_shared_weight_packed_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
