@@ -85,6 +85,7 @@ typedef struct {
     uint64_t counter;       /* the port's counter across model_run (SysTick ticks on mps2) */
     uint64_t instructions;  /* counter converted to instructions (-icount shift=0), 0 if n/a */
     uint64_t stack_used;    /* stack high-water mark across model_run, bytes (painted stack) */
+    char unit[16];          /* the counter's unit: "systick" (mps2), "ns" (host) */
 } tml_image_run_stats;
 
 /* Builds DIR/image.elf and DIR/image.bin (DIR holds the codegen output). The commands run are

@@ -589,9 +589,9 @@ tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes
 
 /* ---- report ---- */
 
-static uint64_t ns_per_tick(const tml_target *t)
+static double ns_per_tick(const tml_target *t)
 {
-    return t->clock_hz ? 1000000000u / t->clock_hz : 0;
+    return t->clock_hz ? 1e9 / (double)t->clock_hz : 0.0;
 }
 
 void tml_image_report_print(const tml_target *t, const tml_image_sizes *s,
@@ -617,11 +617,11 @@ void tml_image_report_print(const tml_target *t, const tml_image_sizes *s,
                     (unsigned long long)r->stack_used);
         if (r->instructions)
             fprintf(f, "  instructions       %llu per inference (QEMU -icount shift=0, SysTick "
-                       "at %llu ns/tick)\n",
-                    (unsigned long long)r->instructions, (unsigned long long)ns_per_tick(t));
+                       "at %g ns/tick)\n",
+                    (unsigned long long)r->instructions, ns_per_tick(t));
         else
-            fprintf(f, "  counter            %llu across model_run\n",
-                    (unsigned long long)r->counter);
+            fprintf(f, "  counter            %llu %s across model_run\n",
+                    (unsigned long long)r->counter, r->unit[0] ? r->unit : "ticks");
     }
 }
 

@@ -39,7 +39,8 @@ static void parse_stats(const char *path, tml_image_run_stats *r, const tml_targ
     }
     fclose(f);
     if (!strcmp(unit, "systick") && t->clock_hz)
-        r->instructions = r->counter * (1000000000u / t->clock_hz);
+        r->instructions = (uint64_t)((double)r->counter * 1e9 / (double)t->clock_hz + 0.5);
+    snprintf(r->unit, sizeof r->unit, "%s", unit);
 }
 
 tml_status tml_image_run(const tml_target *t, const char *dir, unsigned timeout_s,
