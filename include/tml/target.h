@@ -110,7 +110,9 @@ char *tml_image_report_json(const tml_target *t, const tml_image_sizes *s,
 
 /* One call for `compile --image`: the C carrier of p must already be in dir; builds the image
  * and, if the target can run here, runs it once on all-zero inputs to measure the stack
- * high-water mark and the instructions per inference (*ran says whether it did). */
+ * high-water mark and the instructions per inference (*ran says whether it did; when that
+ * run fails, the image is still built, TML_OK is returned and err says why it was not measured,
+ * e.g. a --ram budget beyond the emulated board's memory). */
 tml_status tml_image_make(const tml_target *t, const tml_plan *p, const char *dir,
                           tml_image_sizes *s, tml_image_run_stats *r, bool *ran, char *err,
                           size_t errsz);
