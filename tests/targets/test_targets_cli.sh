@@ -47,6 +47,10 @@ if "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target cortex-m4 --image -o "$W/m4
     grep -q "stack high-water" "$W/out" || fail "no stack high-water mark"
     grep -q "instructions .* per inference" "$W/out" || fail "no instruction count"
     grep -q '"weights": 118952' "$W/m4/image.json" || fail "image.json lacks the weights"
+    # device-side rule: nothing in the image allocates, prints through stdio or exits via libc
+    bad=$(arm-none-eabi-nm "$W/m4/image.elf" | awk '{print $NF}' |
+          grep -E '^(malloc|free|calloc|realloc|_malloc_r|printf|fprintf|puts|exit|abort|_sbrk)$')
+    [ -z "$bad" ] || fail "image.elf links forbidden symbols: $bad"
     # the raw binary is the loadable part of the ELF: text + data
     sz=$(arm-none-eabi-size "$W/m4/image.elf" | awk 'NR==2 {print $1 + $2}')
     [ "$(stat -c %s "$W/m4/image.bin")" = "$sz" ] || fail "image.bin size != text+data ($sz)"
