@@ -10,6 +10,7 @@ libsqlite3-dev libsodium-dev libcjson-dev libmicrohttpd-dev \
 libcoap3-dev libcoap3-bin curl \
 libcmocka-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc \
 dataset-fashion-mnist"
 
 missing=""

@@ -216,6 +216,8 @@ static tml_status run_tool(const char *dir, argv_t *a, const char *what, char *e
     if (read_all(log, &text, &len) == TML_OK) {
         char *e = strstr(text, "error:");
         if (!e)
+            e = strstr(text, "Error:");
+        if (!e)
             e = strstr(text, "cannot run");
         if (e) {
             char *nl = strchr(e, '\n');
@@ -240,7 +242,9 @@ enum { OUT_NONE, OUT_FLASH, OUT_RAM, OUT_BOTH };
 static int out_kind(const char *name)
 {
     if (!strncmp(name, ".debug", 6) || !strcmp(name, ".comment") ||
-        !strncmp(name, ".ARM.attributes", 15) || !strncmp(name, ".stab", 5))
+        !strncmp(name, ".ARM.attributes", 15) || !strncmp(name, ".riscv.attributes", 17) ||
+        !strncmp(name, ".gnu.attributes", 15) || !strncmp(name, ".stab", 5) ||
+        !strncmp(name, ".note", 5))
         return OUT_NONE;
     if (!strcmp(name, ".data"))
         return OUT_BOTH;
@@ -275,7 +279,7 @@ static void charge(tml_image_sizes *s, int kind, const char *sec, const char *fi
     }
     if (kind == OUT_FLASH || kind == OUT_BOTH) {
         if (!strcmp(base, "model.o")) {
-            if (!strncmp(sec, ".rodata.w_", 10))
+            if (!strncmp(sec, ".rodata.w_", 10) || !strncmp(sec, ".srodata.w_", 11))
                 s->weights += size;
             else
                 s->model_code += size;
@@ -535,8 +539,6 @@ tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes
     }
     for (i = 0; i < n_src; i++)
         arg_add(&a, objs[i]);
-    if (!host)
-        arg_add(&a, "--specs=nano.specs");
     arg_split(&a, t->ldflags);
     arg_add(&a, "-lm");
     if (!host) {
@@ -615,7 +617,11 @@ void tml_image_report_print(const tml_target *t, const tml_image_sizes *s,
         if (r->stack_used)
             fprintf(f, "  stack high-water   %llu B (painted stack, across model_run)\n",
                     (unsigned long long)r->stack_used);
-        if (r->instructions)
+        if (r->instructions && !strcmp(r->unit, "instructions"))
+            fprintf(f, "  instructions       %llu per inference (retired-instruction counter, "
+                       "QEMU -icount shift=0)\n",
+                    (unsigned long long)r->instructions);
+        else if (r->instructions)
             fprintf(f, "  instructions       %llu per inference (QEMU -icount shift=0, SysTick "
                        "at %g ns/tick)\n",
                     (unsigned long long)r->instructions, ns_per_tick(t));

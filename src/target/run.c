@@ -38,7 +38,9 @@ static void parse_stats(const char *path, tml_image_run_stats *r, const tml_targ
             sscanf(line, "unit=%31s", unit);
     }
     fclose(f);
-    if (!strcmp(unit, "systick") && t->clock_hz)
+    if (!strcmp(unit, "instructions"))
+        r->instructions = r->counter;
+    else if (!strcmp(unit, "systick") && t->clock_hz)
         r->instructions = (uint64_t)((double)r->counter * 1e9 / (double)t->clock_hz + 0.5);
     snprintf(r->unit, sizeof r->unit, "%s", unit);
 }

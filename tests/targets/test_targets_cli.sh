@@ -62,9 +62,26 @@ fi
 "$TMLAAS" compile "$TML_SOURCE/tests/fixtures/fmnist_mlp.onnx" --target cortex-m0 --ram 1M --flash 1M \
     --image -q -o "$W/m0b" 2>"$W/err" || fail "cortex-m0 --image: $(cat "$W/err")"
 [ -s "$W/m0b/image.bin" ] || fail "cortex-m0 image.bin missing"
-"$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target rv32imac --ram 1M --flash 1M --image -q -o "$W/rv" \
-    2>"$W/err" && fail "rv32imac built an image without a port"
-grep -q "no platform port" "$W/err" || fail "rv32imac message: $(cat "$W/err")"
+# a user's own target: one file, given by path; without a port it checks budgets and writes C
+cat >"$W/my-board.target" <<'PROFILE'
+# a board without a platform port yet
+name = my-board
+arch = arm
+cc = arm-none-eabi-gcc
+cflags = -mcpu=cortex-m33 -mthumb -O2
+platform = none
+flash = 512K
+ram = 64K
+PROFILE
+"$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target "$W/my-board.target" -q -o "$W/my" 2>"$W/err" \
+    || fail "own profile: $(cat "$W/err")"
+[ -s "$W/my/model.c" ] || fail "own profile: no model.c"
+"$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target "$W/my-board.target" --image -q -o "$W/my2" \
+    2>"$W/err" && fail "my-board built an image without a port"
+grep -q "no platform port" "$W/err" || fail "my-board message: $(cat "$W/err")"
+"$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target rv32imac -q -o "$W/rv" 2>"$W/err" \
+    && fail "rv32imac (16 KiB) accepted a 30 KiB arena"
+grep -q "target rv32imac has 16.0 KiB" "$W/err" || fail "rv32imac message: $(cat "$W/err")"
 
 # 6. run --target: outputs equal the host interpreter's (bit-equal here: same kernels, both IEEE)
 "$TMLAAS" run "$FIX/fmnist_cnn.onnx" -i "$FIX/fmnist_sample0.npy" -o "$W/host.npy" -q \
