@@ -90,7 +90,9 @@ typedef struct {
 
 /* Builds DIR/image.elf and DIR/image.bin (DIR holds the codegen output). The commands run are
  * written to DIR/image.cmd, their output to DIR/image.log. Sizes are measured when s != NULL.
- * A link that overflows the budget fails with TML_ERR_FIT. */
+ * A link that overflows the budget fails with TML_ERR_FIT. A target without a port
+ * (platform = none) gets no image: model.c and tml/ *.c are compiled to DIR/obj/ and s is
+ * measured from the objects (`size -A`; no port, libc or stack). */
 tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes *s, char *err,
                            size_t errsz);
 /* Runs DIR/image.elf (inputs DIR/in<i>.bin already written), bounded by timeout_s seconds

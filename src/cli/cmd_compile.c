@@ -165,7 +165,10 @@ int cmd_compile(int argc, char **argv)
             fprintf(stderr, "tmlaas compile: note: image built, not measured: %s\n", err);
         if (!quiet) {
             tml_image_report_print(&tgt, &sz, ran ? &rs : NULL, stdout);
-            printf("  wrote %s/{image.elf,image.bin,image.map,image.json}\n", out);
+            printf(tml_target_has_image(&tgt)
+                       ? "  wrote %s/{image.elf,image.bin,image.map,image.json}\n"
+                       : "  wrote %s/{obj/,image.json} (no platform port: objects only)\n",
+                   out);
         }
     }
     rc = 0;

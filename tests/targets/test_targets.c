@@ -50,8 +50,8 @@ static void test_size_parse(void **state)
 
 static void test_profiles_load(void **state)
 {
-    static const char *names[] = {"host", "cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7",
-                                  "rv32imac"};
+    static const char *names[] = {"host",      "cortex-m0", "cortex-m3",    "cortex-m4",
+                                  "cortex-m7", "rv32imac",  "xtensa-lx106", "esp32"};
     tml_target t;
     size_t i;
     (void)state;
@@ -74,6 +74,10 @@ static void test_profiles_load(void **state)
     assert_int_equal(tml_target_load("rv32imac", &t, err, sizeof err), TML_OK);
     assert_string_equal(t.qemu_machine, "sifive_e");
     assert_true(tml_target_has_image(&t));
+    assert_int_equal(tml_target_load("xtensa-lx106", &t, err, sizeof err), TML_OK);
+    assert_false(tml_target_has_image(&t));
+    assert_false(tml_target_can_run(&t));
+    assert_int_equal(t.ram_bytes, 80 * 1024);
     /* by path */
     assert_int_equal(tml_target_load(TML_SOURCE_DIR "/targets/cortex-m3.target", &t, err,
                                      sizeof err),

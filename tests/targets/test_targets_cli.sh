@@ -76,12 +76,24 @@ PROFILE
 "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target "$W/my-board.target" -q -o "$W/my" 2>"$W/err" \
     || fail "own profile: $(cat "$W/err")"
 [ -s "$W/my/model.c" ] || fail "own profile: no model.c"
-"$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target "$W/my-board.target" --image -q -o "$W/my2" \
-    2>"$W/err" && fail "my-board built an image without a port"
-grep -q "no platform port" "$W/err" || fail "my-board message: $(cat "$W/err")"
+"$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target "$W/my-board.target" --image -o "$W/my2" \
+    >"$W/out" 2>"$W/err" || fail "my-board --image: $(cat "$W/err")"
+[ ! -e "$W/my2/image.elf" ] || fail "my-board: an image without a port"
+[ -s "$W/my2/obj/model.o" ] || fail "my-board: model.c not compiled"
+grep -q "objects (no port).*weights 118952" "$W/out" || fail "my-board objects: $(cat "$W/out")"
 "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target rv32imac -q -o "$W/rv" 2>"$W/err" \
     && fail "rv32imac (16 KiB) accepted a 30 KiB arena"
 grep -q "target rv32imac has 16.0 KiB" "$W/err" || fail "rv32imac message: $(cat "$W/err")"
+
+# ESP8266: build only; the generated C compiles with Debian's xtensa toolchain
+if command -v xtensa-lx106-elf-gcc >/dev/null; then
+    "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target xtensa-lx106 --image -o "$W/xt" >"$W/out" \
+        2>"$W/err" || fail "xtensa-lx106 --image: $(cat "$W/err")"
+    grep -q "objects (no port) *compiled with xtensa-lx106-elf-gcc.*weights 118952" "$W/out" \
+        || fail "xtensa-lx106 objects: $(cat "$W/out")"
+else
+    echo "skip: xtensa-lx106-elf-gcc not installed"
+fi
 
 # 6. run --target: outputs equal the host interpreter's (bit-equal here: same kernels, both IEEE)
 "$TMLAAS" run "$FIX/fmnist_cnn.onnx" -i "$FIX/fmnist_sample0.npy" -o "$W/host.npy" -q \
