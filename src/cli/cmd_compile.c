@@ -35,6 +35,7 @@ static const char help[] =
     "  --map                print the arena memory map\n"
     "  --strategy NAME      force one memory strategy (greedy-size, greedy-first-use, ...)\n"
     "  --no-fold, --no-fuse disable constant folding / activation and batch-norm fusion\n"
+    "  --reference-kernels  use only the reference kernels (no fast float32 variants)\n"
     "  -q, --quiet          print nothing but errors\n";
 
 static int write_text(const char *dir, const char *name, const char *text)
@@ -78,6 +79,8 @@ int cmd_compile(int argc, char **argv)
             go.prefix = argv[++i];
         } else if (!strcmp(a, "--strategy") && i + 1 < argc) {
             co.plan.strategy = argv[++i];
+        } else if (!strcmp(a, "--reference-kernels")) {
+            co.plan.reference_kernels = true;
         } else if (!strcmp(a, "--ram") && i + 1 < argc) {
             ram = argv[++i];
         } else if (!strcmp(a, "--flash") && i + 1 < argc) {
