@@ -10,6 +10,8 @@ libsqlite3-dev libsodium-dev libcjson-dev libmicrohttpd-dev \
 libcoap3-dev libcoap3-bin curl \
 libcmocka-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc \
+gcc-xtensa-lx106 picolibc-xtensa-lx106-elf \
 dataset-fashion-mnist"
 
 missing=""
