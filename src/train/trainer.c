@@ -76,6 +76,25 @@ static float *ensure(float **buf, size_t *cap, size_t n)
     return *buf;
 }
 
+/* c[0:n] += a * b[0:n]. Unrolled by 8 with restrict pointers so compilers turn it into SIMD
+ * at -O2 (GCC's -O2 cost model does not vectorize the plain loop: it would need an alias check). */
+static void axpy(int64_t n, float a, const float *restrict b, float *restrict c)
+{
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        c[j] += a * b[j];
+        c[j + 1] += a * b[j + 1];
+        c[j + 2] += a * b[j + 2];
+        c[j + 3] += a * b[j + 3];
+        c[j + 4] += a * b[j + 4];
+        c[j + 5] += a * b[j + 5];
+        c[j + 6] += a * b[j + 6];
+        c[j + 7] += a * b[j + 7];
+    }
+    for (; j < n; j++)
+        c[j] += a * b[j];
+}
+
 /* C[M,N] = alpha * op(A) op(B) + beta * C; A is (M,K), or (K,M) if ta; B is (K,N), or (N,K)
  * if tb (transposed into scratch first so the inner loop is always contiguous). */
 static int mm(tml_trainer *t, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -97,29 +116,19 @@ static int mm(tml_trainer *t, int ta, int tb, int64_t M, int64_t N, int64_t K, f
         for (i = 0; i < M * N; i++)
             C[i] *= beta;
     if (!ta) {
-        for (i = 0; i < M; i++) {
-            float *c = C + i * N;
+        for (i = 0; i < M; i++)
             for (k = 0; k < K; k++) {
                 float a = alpha * A[i * K + k];
-                const float *b = B + k * N;
-                if (a == 0.0f)
-                    continue;
-                for (j = 0; j < N; j++)
-                    c[j] += a * b[j];
+                if (a != 0.0f)
+                    axpy(N, a, B + k * N, C + i * N);
             }
-        }
     } else {
-        for (k = 0; k < K; k++) {
-            const float *b = B + k * N;
+        for (k = 0; k < K; k++)
             for (i = 0; i < M; i++) {
                 float a = alpha * A[k * M + i];
-                float *c = C + i * N;
-                if (a == 0.0f)
-                    continue;
-                for (j = 0; j < N; j++)
-                    c[j] += a * b[j];
+                if (a != 0.0f)
+                    axpy(N, a, B + k * N, C + i * N);
             }
-        }
     }
     return 0;
 }
