@@ -77,7 +77,11 @@ tml_status tml_avgpool_f32_check(const void *params, uint32_t params_size,
         if (!tml_nn_axis_ok(p->in[i], p->out[i], p->kernel[i], p->stride[i], p->pad[i],
                             p->dilation[i]) ||
             !tml_nn_in_range(p->pad_end[i], 0) ||
-            p->in[i] + p->pad[i] + p->pad_end[i] > TML_NN_LIM)
+            p->in[i] + p->pad[i] + p->pad_end[i] > TML_NN_LIM ||
+            /* a window wider than the padded input has no valid output: refusing it also
+             * bounds the work per output to the input's size */
+            (int64_t)(p->kernel[i] - 1) * p->dilation[i] + 1 >
+                (int64_t)p->in[i] + p->pad[i] + p->pad_end[i])
             return TML_ERR_FORMAT;
         in_plane = tml_nn_mul(in_plane, (uint64_t)p->in[i]);
         out_plane = tml_nn_mul(out_plane, (uint64_t)p->out[i]);

@@ -1,6 +1,6 @@
 /*
  * qadd_s8.c - tml_qadd_s8: quantized int8_t Add/Sub with numpy broadcasting, bit-exact with
- * TFLite(-Micro)'s reference kernel (AddElementwise / BroadcastAdd6DSlow).
+ * TFLite(-Micro)'s reference kernels (AddElementwise, SubElementwise and their broadcasts).
  *
  * Each input is moved to its own zero point, scaled up by 2^left_shift for headroom, rescaled
  * to a common scale with a fixed-point multiplier; the sum is rescaled to the output scale,
@@ -31,8 +31,9 @@ void tml_qadd_s8(const void *params, const void *const *in, void *const *out, vo
         int32_t vb = (p->b_offset + b[off[1]]) * (1 << p->left_shift);
         /* TFLite's multipliers are <= 1/2, so the sum fits int32; saturating keeps
          * hostile params from overflowing */
-        int64_t sum = (int64_t)tml_q_mul_small(va, p->a_multiplier, p->a_shift) +
-                      tml_q_mul_small(vb, p->b_multiplier, p->b_shift);
+        int64_t sa = tml_q_mul_small(va, p->a_multiplier, p->a_shift);
+        int64_t sb = tml_q_mul_small(vb, p->b_multiplier, p->b_shift);
+        int64_t sum = p->subtract ? sa - sb : sa + sb;
         int64_t r;
         sum = sum > INT32_MAX ? INT32_MAX : (sum < INT32_MIN ? INT32_MIN : sum);
         r = (int64_t)tml_q_mul_small((int32_t)sum, p->out_multiplier, p->out_shift) +
@@ -56,6 +57,7 @@ tml_status tml_qadd_s8_check(const void *params, uint32_t params_size, const uin
     /* (offset + x) << left_shift must fit int32; shifts stay inside 0..31 */
     if (p->left_shift < 0 || p->left_shift > 20 || p->a_shift > 0 || p->a_shift < -31 ||
         p->b_shift > 0 || p->b_shift < -31 || p->out_shift > 0 || p->out_shift < -31 ||
+        (p->subtract != 0 && p->subtract != 1) ||
         p->a_offset < -255 || p->a_offset > 255 || p->b_offset < -255 ||
         p->b_offset > 255 || p->act_min > p->act_max || p->act_min < -128 ||
         p->act_max > 127 || p->out_offset < -65536 || p->out_offset > 65536 ||

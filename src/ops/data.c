@@ -32,6 +32,7 @@ static tml_status need_input(tml_graph *g, int node, int i, const char *what, tm
 {
     tml_tensor *t = tml_node_input(g, &g->nodes[node], i);
     int a;
+    *out = NULL;
     if (!t)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "missing input '%s'", what);
     if (t->rank < 0)

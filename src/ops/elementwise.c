@@ -314,9 +314,9 @@ static int32_t quantize_to(const tml_quant *q, double v, int32_t lo, int32_t hi)
 
 /*
  * Quantized Add/Sub of int8 or int16 tensors (TFLite models): TFLite-Micro's parameters
- * (CalculateOpDataAdd): left shift 20 (int8) or 15 (int16), inputs rescaled to twice the larger
- * input scale, the sum to the output scale; Sub negates input 1's multiplier. The fused
- * activation becomes the quantized clamp range.
+ * (CalculateOpDataAdd/Sub): left shift 20 (int8) or 15 (int16), inputs rescaled to twice the
+ * larger input scale, the sum or difference to the output scale. The fused activation becomes
+ * the quantized clamp range.
  */
 static tml_status lower_qadd(tml_graph *g, int node, tml_step_desc *step)
 {
@@ -330,6 +330,8 @@ static tml_status lower_qadd(tml_graph *g, int node, tml_step_desc *step)
     if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &a)) ||
         (st = get_input(g, node, 1, &b)))
         return st;
+    if (a->dtype != y->dtype || b->dtype != y->dtype)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "mixed dtypes in quantized Add/Sub");
     qa = a->quant;
     qb = b->quant;
     qy = y->quant;
@@ -353,17 +355,17 @@ static tml_status lower_qadd(tml_graph *g, int node, tml_step_desc *step)
     p->b_offset = -qb->zero_point[0];
     p->out_offset = qy->zero_point[0];
     p->left_shift = y->dtype == TML_DT_S8 ? 20 : 15;
+    /* the factors in double, as TFLite-Micro's CalculateOpDataAdd/Sub */
     twice_max = 2.0 * (double)(qa->scale[0] > qb->scale[0] ? qa->scale[0] : qb->scale[0]);
     tml_q_quantize_multiplier((double)qa->scale[0] / twice_max, &p->a_multiplier, &p->a_shift);
     tml_q_quantize_multiplier((double)qb->scale[0] / twice_max, &p->b_multiplier, &p->b_shift);
     tml_q_quantize_multiplier(twice_max / ((double)(1 << p->left_shift) * (double)qy->scale[0]),
                               &p->out_multiplier, &p->out_shift);
+    p->subtract = n->op == TML_OP_SUB;
     if (p->out_shift > 0)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "output scale %g too small for the input scales",
                                (double)qy->scale[0]);
-    if (n->op == TML_OP_SUB)
-        p->b_multiplier = -p->b_multiplier;
     switch (n->act) {
     case TML_ACT_NONE: p->act_min = qmin; p->act_max = qmax; break;
     case TML_ACT_RELU:
@@ -687,7 +689,6 @@ static tml_status lower_unary(tml_graph *g, int node, tml_step_desc *step, int o
 /* ONNX defaults: LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5; Elu alpha 1;
  * Selu alpha 1.67326..., gamma 1.05070... (float32 values of the spec's constants). */
 UNARY_HOOKS(relu, TML_UNARY_RELU, DTS_UNARY_INT, 0.0f, 0.0f)
-UNARY_HOOKS(leaky_relu, TML_UNARY_LEAKY_RELU, DTS_F32, tml_node_attr_float(n, "alpha", 0.01f), 0.0f)
 UNARY_HOOKS(sigmoid, TML_UNARY_SIGMOID, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(tanh, TML_UNARY_TANH, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(hard_sigmoid, TML_UNARY_HARD_SIGMOID, DTS_F32, tml_node_attr_float(n, "alpha", 0.2f),
@@ -702,6 +703,63 @@ UNARY_HOOKS(exp, TML_UNARY_EXP, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(sqrt, TML_UNARY_SQRT, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(neg, TML_UNARY_NEG, DTS_UNARY_INT, 0.0f, 0.0f)
 UNARY_HOOKS(abs, TML_UNARY_ABS, DTS_UNARY_INT, 0.0f, 0.0f)
+
+/* LeakyRelu: float32, or quantized int8/int16 (TFLite) through the qleaky kernels. */
+tml_status tml_shape_leaky_relu(tml_graph *g, int node)
+{
+    tml_tensor *x;
+    tml_status st = get_input(g, node, 0, &x);
+    if (st)
+        return st;
+    return shape_unary(g, node, x->quant ? DTS_F32 | DT(TML_DT_S8) | DT(TML_DT_S16) : DTS_F32);
+}
+
+tml_status tml_lower_leaky_relu(tml_graph *g, int node, tml_step_desc *step)
+{
+    tml_node *n = &g->nodes[node];
+    float alpha = tml_node_attr_float(n, "alpha", 0.01f);
+    tml_tensor *x, *y;
+    const tml_quant *qx, *qy;
+    tml_qleaky_params *p;
+    tml_status st;
+    if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &x)) ||
+        (st = check_numel(g, node, x)))
+        return st;
+    if (x->dtype == TML_DT_F32)
+        return lower_unary(g, node, step, TML_UNARY_LEAKY_RELU, alpha, 0.0f, 0, 0);
+    qx = x->quant;
+    qy = y->quant;
+    if (!qx || !qy || qx->n != 1 || qy->n != 1 || !(qx->scale[0] > 0.0f) ||
+        !(qy->scale[0] > 0.0f) || y->dtype != x->dtype ||
+        (x->dtype != TML_DT_S8 && x->dtype != TML_DT_S16))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "quantized tensor '%s' needs per-tensor quantization",
+                               x->name ? x->name : "?");
+    p = tml_graph_alloc(g, sizeof(*p));
+    if (!p)
+        return tml_node_errorf(g, node, TML_ERR_NOMEM, "out of memory");
+    p->n = (uint32_t)tml_tensor_numel(x);
+    p->in_zero_point = qx->zero_point[0];
+    p->out_zero_point = qy->zero_point[0];
+    /* TFLite-Micro computes both factors in float, then widens */
+    tml_q_quantize_multiplier((double)(qx->scale[0] * alpha / qy->scale[0]),
+                              &p->alpha_multiplier, &p->alpha_shift);
+    tml_q_quantize_multiplier((double)(qx->scale[0] / qy->scale[0]), &p->id_multiplier,
+                              &p->id_shift);
+    if (p->alpha_shift > 30 || p->id_shift > 30)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "output scale %g too small for input scale %g",
+                               (double)qy->scale[0], (double)qx->scale[0]);
+    step->kernel = x->dtype == TML_DT_S8 ? TML_K_QLEAKY_RELU_S8 : TML_K_QLEAKY_RELU_S16;
+    step->params = p;
+    step->params_size = sizeof(*p);
+    step->in[0] = n->in[0];
+    step->n_in = 1;
+    step->out[0] = n->out[0];
+    step->n_out = 1;
+    step->inplace_of = 0;
+    return TML_OK;
+}
 
 /* ---- Clip: bounds as attributes (opset < 11) or optional inputs ---- */
 

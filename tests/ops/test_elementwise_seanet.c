@@ -1,9 +1,9 @@
 /*
- * test_elementwise_seanet.c - the quantized int16 ADD layers of TFLite-Micro's SEANet
- * integration tests (../shared/corpus/tflite/integration_tests/seanet/add/addN.tflite with
- * addN_input0_int16.csv, addN_input1_int16.csv, addN_golden_int16.csv) through the TFLite
- * importer, the passes, the plan and the interpreter; outputs must match TFLite-Micro's golden
- * data bit for bit. Also a hand-computed int8 case and the qadd checks.
+ * test_elementwise_seanet.c - the quantized int16 ADD, SUB and LEAKY_RELU layers of
+ * TFLite-Micro's SEANet integration tests (../shared/corpus/tflite/integration_tests/seanet/
+ * <op>/<op>N.tflite with <op>N_input0_int16.csv [, _input1_], <op>N_golden_int16.csv) through
+ * the TFLite importer, the passes, the plan and the interpreter; outputs must match
+ * TFLite-Micro's golden data bit for bit. Also hand-computed int8 cases and the checks.
  *
  * Skips cleanly when the corpus is absent.
  */
@@ -37,8 +37,10 @@ static int read_csv(const char *path, int16_t *out, int max)
     return n;
 }
 
-/* 0 pass, 1 fail (message in why), 2 skip (file missing). */
-static int run_add(const char *dir, int k, char *why, size_t why_len)
+/* Runs <dir>/<op><k>.tflite on its CSV inputs (n_in of them) and compares with the golden
+ * CSV; 0 pass, 1 fail (message in why). */
+static int run_model(const char *dir, const char *op, int k, int n_in, char *why,
+                     size_t why_len)
 {
     char path[1024], err[256];
     tml_graph *g = tml_graph_new();
@@ -50,7 +52,7 @@ static int run_add(const char *dir, int k, char *why, size_t why_len)
     int i, res = 1, count = 0;
     size_t bytes;
     const int16_t *y;
-    snprintf(path, sizeof path, "%s/add%d.tflite", dir, k);
+    snprintf(path, sizeof path, "%s/%s%d.tflite", dir, op, k);
     if (tml_import_file(g, path)) {
         snprintf(why, why_len, "import: %s", tml_graph_error(g));
         tml_graph_free(g);
@@ -66,21 +68,23 @@ static int run_add(const char *dir, int k, char *why, size_t why_len)
         snprintf(why, why_len, "plan/interp: %s", err);
         goto out;
     }
-    for (i = 0; i < 3; i++) {
-        void *dst = i < 2 ? tml_interp_input(it, i, &bytes) : tml_interp_output(it, 0, &bytes);
-        static const char *const which[3] = {"input0", "input1", "golden"};
+    for (i = 0; i <= n_in; i++) {
+        int is_in = i < n_in;
+        void *dst = is_in ? tml_interp_input(it, i, &bytes) : tml_interp_output(it, 0, &bytes);
+        char which[16];
+        snprintf(which, sizeof which, is_in ? "input%d" : "golden", i);
         if (!dst) {
-            snprintf(why, why_len, "no buffer for %s", which[i]);
+            snprintf(why, why_len, "no buffer for %s", which);
             goto out;
         }
         count = (int)(bytes / 2);
         buf[i] = calloc((size_t)count, 2);
-        snprintf(path, sizeof path, "%s/add%d_%s_int16.csv", dir, k, which[i]);
+        snprintf(path, sizeof path, "%s/%s%d_%s_int16.csv", dir, op, k, which);
         if (read_csv(path, buf[i], count) != count) {
             snprintf(why, why_len, "%s: not %d values", path, count);
             goto out;
         }
-        if (i < 2)
+        if (is_in)
             memcpy(dst, buf[i], bytes);
     }
     if (tml_interp_run(it)) {
@@ -90,8 +94,8 @@ static int run_add(const char *dir, int k, char *why, size_t why_len)
     y = tml_interp_output(it, 0, &bytes);
     res = 0;
     for (i = 0; i < count; i++)
-        if (y[i] != buf[2][i]) {
-            snprintf(why, why_len, "element %d: got %d, golden %d", i, y[i], buf[2][i]);
+        if (y[i] != buf[n_in][i]) {
+            snprintf(why, why_len, "element %d: got %d, golden %d", i, y[i], buf[n_in][i]);
             res = 1;
             break;
         }
@@ -104,14 +108,36 @@ out:
     return res;
 }
 
-static void test_seanet_add(void **state)
+/* Every <op>K.tflite in seanet/<op>/ (K = 0..63); missing files are skipped. */
+static void run_family(const char *op, int n_in, int *pass, int *fail)
 {
     char dir[1024], probe[1100];
+    int k;
+    snprintf(dir, sizeof dir, "%s/tflite/integration_tests/seanet/%s", TML_CORPUS_DIR, op);
+    for (k = 0; k < 64; k++) {
+        char why[600] = "";
+        FILE *f;
+        int r;
+        snprintf(probe, sizeof probe, "%s/%s%d_golden_int16.csv", dir, op, k);
+        f = fopen(probe, "rb");
+        if (!f)
+            continue;
+        fclose(f);
+        r = run_model(dir, op, k, n_in, why, sizeof why);
+        printf("%s %s%d%s%s\n", r ? "FAIL" : "PASS", op, k, why[0] ? ": " : "", why);
+        *pass += r == 0;
+        *fail += r != 0;
+    }
+}
+
+static void test_seanet(void **state)
+{
+    char probe[1100];
     FILE *f;
-    int k, pass = 0, fail = 0;
+    int pass = 0, fail = 0;
     (void)state;
-    snprintf(dir, sizeof dir, "%s/tflite/integration_tests/seanet/add", TML_CORPUS_DIR);
-    snprintf(probe, sizeof probe, "%s/add0.tflite", dir);
+    snprintf(probe, sizeof probe, "%s/tflite/integration_tests/seanet/add/add0.tflite",
+             TML_CORPUS_DIR);
     f = fopen(probe, "rb");
     if (!f) {
         printf("SKIP: corpus not found at %s\n", TML_CORPUS_DIR);
@@ -119,20 +145,10 @@ static void test_seanet_add(void **state)
         return;
     }
     fclose(f);
-    for (k = 0; k < 64; k++) {
-        char why[600] = "";
-        int r;
-        snprintf(probe, sizeof probe, "%s/add%d.tflite", dir, k);
-        f = fopen(probe, "rb");
-        if (!f)
-            continue;
-        fclose(f);
-        r = run_add(dir, k, why, sizeof why);
-        printf("%s add%d%s%s\n", r ? "FAIL" : "PASS", k, why[0] ? ": " : "", why);
-        pass += r == 0;
-        fail += r != 0;
-    }
-    printf("seanet add: %d pass, %d fail\n", pass, fail);
+    run_family("add", 2, &pass, &fail);
+    run_family("sub", 2, &pass, &fail);
+    run_family("leaky_relu", 1, &pass, &fail);
+    printf("seanet add/sub/leaky_relu: %d pass, %d fail\n", pass, fail);
     assert_true(pass > 0);
     assert_int_equal(fail, 0);
 }
@@ -220,12 +236,33 @@ static void test_qadd_check(void **state)
     p.act_min = -128;
     p.act_max = 127;
     assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_OK);
+    p.subtract = 2;
+    assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_ERR_FORMAT);
+    {
+        tml_qleaky_params lp = {4, 0, 0, 1 << 30, 1, 1 << 30, -2};
+        ib[0] = 8;
+        ob[0] = 8;
+        assert_int_equal(tml_qleaky_relu_s16_check(&lp, sizeof lp, ib, 1, ob, 1, 0), TML_OK);
+        ob[0] = 6;
+        assert_int_equal(tml_qleaky_relu_s16_check(&lp, sizeof lp, ib, 1, ob, 1, 0),
+                         TML_ERR_FORMAT);
+        ob[0] = 8;
+        lp.id_shift = 31;
+        assert_int_equal(tml_qleaky_relu_s16_check(&lp, sizeof lp, ib, 1, ob, 1, 0),
+                         TML_ERR_FORMAT);
+        lp.id_shift = 1;
+        ib[0] = 4;
+        assert_int_equal(tml_qleaky_relu_s8_check(&lp, sizeof lp, ib, 1, ob, 1, 0), TML_OK);
+        ib[0] = 3;
+        assert_int_equal(tml_qleaky_relu_s8_check(&lp, sizeof lp, ib, 1, ob, 1, 0),
+                         TML_ERR_FORMAT);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seanet_add),
+        cmocka_unit_test(test_seanet),
         cmocka_unit_test(test_qadd_int8),
         cmocka_unit_test(test_qadd_check),
     };

@@ -40,6 +40,15 @@ static inline int32_t tml_q_mul_small(int32_t x, int32_t multiplier, int32_t shi
     return tml_q_rounding_divide_by_pot(tml_q_doubling_high_mul(x, multiplier), (int)-shift);
 }
 
+/* x * multiplier * 2^(shift - 31) for any shift in -31..30 (TFLite's
+ * MultiplyByQuantizedMultiplier, double rounding): a positive shift scales x up first. */
+static inline int32_t tml_q_mul(int32_t x, int32_t multiplier, int32_t shift)
+{
+    int left = shift > 0 ? (int)shift : 0, right = shift > 0 ? 0 : (int)-shift;
+    return tml_q_rounding_divide_by_pot(
+        tml_q_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
 /* Host side: real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31) (TFLite's
  * QuantizeMultiplier, rounding half away from zero). */
 static inline void tml_q_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift)
