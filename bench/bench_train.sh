@@ -6,11 +6,11 @@
 #      train the same architecture with the same batch size and optimizer for BATCHES batches,
 #      alternating C / PyTorch REPS times so both see the same machine load; the ratio is of
 #      the medians.
-# usage: bench/bench_train.sh [BUILD_DIR (build)] [EPOCHS (5)] [BATCHES (300)] [REPS (3)]
+# usage: bench/bench_train.sh [BUILD_DIR (build)] [EPOCHS (6)] [BATCHES (300)] [REPS (3)]
 # Writes bench/results/train.txt. Build with RelWithDebInfo (-O2) first.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-B=${1:-$SRC/build}; EPOCHS=${2:-5}; BATCHES=${3:-300}; REPS=${4:-3}
+B=${1:-$SRC/build}; EPOCHS=${2:-6}; BATCHES=${3:-300}; REPS=${4:-3}
 OUT=$SRC/bench/results/train.txt
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 mkdir -p "$SRC/bench/results"
