@@ -560,7 +560,7 @@ static void uri_expectations(tml_device *d)
 
 static void fw_fail(tml_device *d, int slot, tml_fw_result r, const char *why)
 {
-    char mb[192];
+    char mb[TML_DEV_URI_MAX + 256];
     wbuf b;
     if (slot >= 0)
         d->exec[slot].loaded = 0;
