@@ -1020,6 +1020,13 @@ static void write_uri(tml_device *d, const tml_device_in *in, tml_device_out *o)
         reply_error(o, TML_COAP_TOO_LARGE, "package uri: longer than 255 bytes");
         return;
     }
+    if ((d->fw_state == TML_FW_STATE_DOWNLOADING || d->fw_state == TML_FW_STATE_DOWNLOADED) &&
+        in->payload_len > 0 && strlen(d->pkg_uri) == in->payload_len &&
+        memcmp(d->pkg_uri, in->payload, in->payload_len) == 0) {
+        /* the same URI again (a server that restarted mid-delivery): same download */
+        reply(o, TML_COAP_CHANGED, TML_DEV_CF_NONE, NULL);
+        return;
+    }
     if (d->fw_state == TML_FW_STATE_DOWNLOADING || d->fw_state == TML_FW_STATE_UPDATING) {
         reply_error(o, TML_COAP_BAD_REQUEST, "package uri: a download is in progress");
         return;
