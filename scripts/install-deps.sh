@@ -10,7 +10,8 @@ libsqlite3-dev libsodium-dev libcjson-dev libmicrohttpd-dev \
 libcoap3-dev libcoap3-bin curl \
 libcmocka-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
-dataset-fashion-mnist"
+dataset-fashion-mnist \
+chromium nodejs"
 
 missing=""
 for p in $PKGS; do

@@ -170,6 +170,10 @@ function renderModels() {
   document.getElementById("builds-empty").hidden = cards.length > 0;
 }
 
+/* LwM2M Firmware Update result codes (/5/0/5) */
+const RESULT = ["initial", "success", "not enough flash", "out of RAM", "connection lost",
+                "integrity check failed", "unsupported package", "invalid URI", "update failed",
+                "unsupported protocol"];
 const STEP = { pending: 10, building: 35, delivering: 70, installed: 100, failed: 100 };
 
 function renderDeployments() {
@@ -181,7 +185,7 @@ function renderDeployments() {
     el("td", {}, el("progress", { class: "progress", max: 100, value: STEP[d.state] || 0,
                                   "aria-label": "deployment " + d.id + " to " + d.device + ": " + d.state })),
     el("td", {}, badge(d.state)),
-    el("td", { class: "detail" }, d.error || (d.result ? "LwM2M result " + d.result : "")),
+    el("td", { class: "detail" }, d.error || (d.result ? "LwM2M result " + d.result + " (" + (RESULT[d.result] || "?") + ")" : "")),
     timeCell(d.updated)));
   fill("deployments-table", rows);
 }

@@ -15,6 +15,7 @@
  * NACK) fills the slot and wakes the HTTP thread. One inference at a time is plenty for a page
  * (libmicrohttpd serves requests one at a time here anyway); a second one gets 503.
  */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -22,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lwm2m/lwm2m.h"
 #include "service/service_int.h"
@@ -139,6 +142,41 @@ enum MHD_Result tml_web_static(struct MHD_Connection *c, const char *url)
 
 /* ---- /api/infer: HTTP side ---- */
 
+/* Wakes the CoAP loop (it sleeps up to a second in coap_io_process) with an empty datagram to
+ * its own plain-CoAP socket, which libcoap reads and drops; without it the request would wait
+ * for the loop's next turn. Best effort: DTLS-only services just wait for that turn. */
+static void wake_coap_loop(const struct tml_service *svc)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    int fd;
+    if (!svc->coap_plain || svc->coap_bound_port <= 0)
+        return;
+    memset(&a4, 0, sizeof a4);
+    memset(&a6, 0, sizeof a6);
+    if (strchr(svc->coap_bind, ':')) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)svc->coap_bound_port);
+        if (strcmp(svc->coap_bind, "::") == 0 || inet_pton(AF_INET6, svc->coap_bind, &a6.sin6_addr) != 1)
+            a6.sin6_addr = in6addr_loopback;
+        fd = socket(AF_INET6, SOCK_DGRAM, 0);
+        if (fd >= 0) {
+            (void)sendto(fd, "", 0, 0, (struct sockaddr *)&a6, sizeof a6);
+            close(fd);
+        }
+        return;
+    }
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)svc->coap_bound_port);
+    if (strcmp(svc->coap_bind, "0.0.0.0") == 0 || inet_pton(AF_INET, svc->coap_bind, &a4.sin_addr) != 1)
+        a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd >= 0) {
+        (void)sendto(fd, "", 0, 0, (struct sockaddr *)&a4, sizeof a4);
+        close(fd);
+    }
+}
+
 enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
                               const unsigned char *body, size_t len)
 {
@@ -181,6 +219,7 @@ enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
     box.resp_len = 0;
     box.why[0] = 0;
     box.state = SLOT_QUEUED;
+    wake_coap_loop(svc);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += INFER_TIMEOUT_S;
     while (box.state != SLOT_DONE && err != ETIMEDOUT)
