@@ -161,6 +161,25 @@ function fail(msg) { throw new Error(msg); }
     if (await page.locator("#view-models").isHidden()) fail("keyboard navigation did not show the models view");
     ok("keyboard navigation: models view after " + tabs + " Tab presses and Enter");
 
+    /* Training jobs with data: the service here has no federated training, so the chart is
+     * checked against a mocked /api/fl/jobs answer (the shape docs/web.md describes) */
+    await page.route("**/api/fl/jobs", route => route.fulfill({
+      status: 200, contentType: "application/json",
+      body: JSON.stringify({ jobs: [{ id: 1, model: "fmnist_cnn", state: "running", rounds: [
+        { round: 1, accuracy: 0.62, loss: 1.21, participants: 3 },
+        { round: 2, accuracy: 0.74, loss: 0.83, participants: ["a", "b"] },
+        { round: 3, accuracy: 0.81, loss: 0.61, participants: 3 }] }] }) }));
+    await page.goto(url + "/#training");
+    await page.waitForSelector("#training svg polyline");
+    const lines = await page.locator("#training svg polyline").count();
+    const rrows = await page.locator("#training tbody tr").count();
+    const ttxt = await page.locator("#training tbody").innerText();
+    if (lines !== 2 || rrows !== 3 || !/81\.0%/.test(ttxt) || !/0\.6100/.test(ttxt))
+      fail("training chart: " + lines + " lines, " + rrows + " rows: " + ttxt);
+    ok("training jobs (mocked /api/fl/jobs): accuracy and loss lines, 3 rounds with participants");
+    await page.screenshot({ path: path.join(shots, "training-example.png") });
+    await page.unroute("**/api/fl/jobs");
+
     if (errors.length) fail("page errors: " + errors.join("; "));
     ok("no script errors");
     if (outside.length) fail("requests outside the service: " + outside.join(", "));
