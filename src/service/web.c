@@ -245,7 +245,9 @@ enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
         return send_err(c, MHD_HTTP_GATEWAY_TIMEOUT, "infer: device '%s': no answer within %d s",
                         ep, INFER_TIMEOUT_S);
     if (why[0])
-        return send_err(c, MHD_HTTP_NOT_FOUND, "infer: device '%s': %s", ep, why);
+        return send_err(c, strncmp(why, "not connected", 13) == 0 ? MHD_HTTP_NOT_FOUND
+                                                                  : MHD_HTTP_BAD_GATEWAY,
+                        "infer: device '%s': %s", ep, why);
     if (code == 0)
         return send_err(c, MHD_HTTP_GATEWAY_TIMEOUT, "infer: device '%s': no answer", ep);
     if (code != 205)
@@ -289,6 +291,7 @@ void tml_web_infer_tick(struct tml_service *svc)
     coap_session_t *s;
     coap_pdu_t *pdu;
     unsigned char cf[4];
+    unsigned char *data;
     pthread_mutex_lock(&box.mu);
     if (box.state != SLOT_QUEUED || box.svc != svc) {
         pthread_mutex_unlock(&box.mu);
@@ -306,15 +309,14 @@ void tml_web_infer_tick(struct tml_service *svc)
     }
     pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, coap_new_message_id(s),
                         coap_session_max_pdu_size(s));
-    coap_session_new_token(s, &box.token_len, box.token);
+    if (pdu)
+        coap_session_new_token(s, &box.token_len, box.token);
     if (!pdu || !coap_add_token(pdu, box.token_len, box.token) ||
         !coap_add_option(pdu, COAP_OPTION_URI_PATH, 5, (const uint8_t *)"infer") ||
         !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
                          coap_encode_var_safe(cf, sizeof cf,
                                               COAP_MEDIATYPE_APPLICATION_OCTET_STREAM),
-                         cf) ||
-        !coap_add_data_large_request(s, pdu, box.len, box.payload, release_payload,
-                                     box.payload)) {
+                         cf)) {
         if (pdu)
             coap_delete_pdu(pdu);
         snprintf(box.why, sizeof box.why, "the request could not be built");
@@ -324,7 +326,17 @@ void tml_web_infer_tick(struct tml_service *svc)
         pthread_mutex_unlock(&box.mu);
         return;
     }
-    box.payload = NULL; /* libcoap frees it through release_payload */
+    /* from here libcoap owns the payload: it calls release_payload when the transfer is done
+     * or has failed, also when this call fails */
+    data = box.payload;
+    box.payload = NULL;
+    if (!coap_add_data_large_request(s, pdu, box.len, data, release_payload, data)) {
+        coap_delete_pdu(pdu);
+        snprintf(box.why, sizeof box.why, "the request could not be built");
+        slot_done(0, NULL, 0);
+        pthread_mutex_unlock(&box.mu);
+        return;
+    }
     box.session = s;
     box.state = SLOT_SENT;
     if (coap_send(s, pdu) == COAP_INVALID_MID) {

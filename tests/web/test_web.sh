@@ -52,7 +52,8 @@ base=$((20000 + (RANDOM % 400) * 100 + ($$ % 50) + 7))
 COAP=$base
 "$TMLAAS" serve --data-dir "$W/srv" --coap-port $COAP --coaps-port 0 --http-port 0 \
     >"$W/srv.log" 2>&1 &
-PIDS+=($!)
+SRVPID=$!
+PIDS+=($SRVPID)
 port_known() { grep -q "http: listening on .* port [0-9]" "$W/srv.log"; }
 wait_for 10 port_known || fail "service did not start"
 HTTP=$(sed -n 's/.*http: listening on .* port \([0-9]*\).*/\1/p' "$W/srv.log" | head -1)
@@ -143,5 +144,12 @@ node "$HERE/web_check.js" "$URL" "$TOKEN" "$SHOTS" "$DEVICE" 9 2>&1 | tee "$W/br
 grep -q "^[0-9]* passed, 0 failed" "$W/browser.log" || fail "browser checks (see above)"
 n=$(grep -c "^ok:" "$W/browser.log")
 pass=$((pass + n))
+
+# the service still shuts down cleanly (under ASan this also means: no leak, no error)
+kill -TERM $SRVPID
+wait $SRVPID
+rc=$?
+[ $rc = 0 ] || fail "service exit status $rc after SIGTERM"
+pass=$((pass + 1)); echo "ok: service exits 0 on SIGTERM"
 [ "$DEVICE" = - ] && echo "SKIP (part): no device answered, so no classification was checked"
 echo "$pass passed, 0 failed"
