@@ -12,7 +12,8 @@ libcmocka-dev zlib1g-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
 gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc \
 gcc-xtensa-lx106 picolibc-xtensa-lx106-elf \
-dataset-fashion-mnist"
+dataset-fashion-mnist \
+chromium nodejs"
 
 missing=""
 for p in $PKGS; do
