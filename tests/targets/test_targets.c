@@ -195,6 +195,7 @@ static void test_oversized_refused(void **state)
     tml_target t;
     (void)state;
     tml_compile_options_default(&co);
+    co.plan.reference_kernels = true; /* what the CLI picks for microcontrollers */
     assert_int_equal(tml_model_compile(TML_SOURCE_DIR "/tests/fixtures/fmnist_cnn.onnx", &co, &m,
                                        err, sizeof err),
                      TML_OK);
@@ -246,6 +247,7 @@ static void run_compare(const char *path, const char *target)
         skip();
     }
     tml_compile_options_default(&co);
+    co.plan.reference_kernels = true; /* what the CLI picks for microcontrollers */
     if (tml_model_compile(path, &co, &m, err, sizeof err) != TML_OK)
         fail_msg("%s", err);
     assert_int_equal(tml_interp_new(m->plan, &it, err, sizeof err), TML_OK);
