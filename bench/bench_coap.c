@@ -531,6 +531,140 @@ static double throughput(bench *b, const char *path, int outstanding, double sec
     return (double)ok / (now_s() - t0);
 }
 
+/* ---- phase 4: the same GET over DTLS with a pre-shared key, through libcoap's client ---- */
+
+#define DTLS_SESSIONS 32
+#define DTLS_PER_SESSION 8 /* NON requests in flight per session (NSTART limits CON to 1) */
+
+typedef struct {
+    coap_session_t *s;
+    int outstanding;
+    double last; /* last answer or top-up */
+} dtls_sess;
+
+typedef struct {
+    long ok, errors;
+} dtls_count;
+
+static coap_response_t dtls_on_response(coap_session_t *session, const coap_pdu_t *sent,
+                                        const coap_pdu_t *received, const coap_mid_t mid)
+{
+    dtls_sess *d = coap_session_get_app_data(session);
+    dtls_count *c = coap_get_app_data(coap_session_get_context(session));
+    (void)sent;
+    (void)mid;
+    if (coap_pdu_get_code(received) == COAP_RESPONSE_CODE_CONTENT)
+        c->ok++;
+    else
+        c->errors++;
+    if (d) {
+        if (d->outstanding > 0)
+            d->outstanding--;
+        d->last = now_s();
+    }
+    return COAP_RESPONSE_OK;
+}
+
+static void dtls_get(dtls_sess *d, const char *path)
+{
+    coap_pdu_t *p = coap_new_pdu(COAP_MESSAGE_NON, COAP_REQUEST_CODE_GET, d->s);
+    uint8_t tok[8];
+    size_t tl;
+    if (!p)
+        return;
+    coap_session_new_token(d->s, &tl, tok);
+    coap_add_token(p, tl, tok);
+    for (const char *a = path, *e; *a; a = *e ? e + 1 : e) {
+        e = strchr(a, '/');
+        if (!e)
+            e = a + strlen(a);
+        coap_add_option(p, COAP_OPTION_URI_PATH, (size_t)(e - a), (const uint8_t *)a);
+    }
+    if (coap_send(d->s, p) != COAP_INVALID_MID)
+        d->outstanding++;
+}
+
+/* Requests per second over `seconds` after every session's handshake; -1 if the handshakes
+ * did not complete. *handshake: seconds the DTLS_SESSIONS handshakes took. */
+static double dtls_throughput(int port, const char *identity, const char *key, double seconds,
+                              long *errors, long *lost, double *handshake)
+{
+    coap_context_t *ctx = coap_new_context(NULL);
+    coap_address_t dst;
+    dtls_sess ss[DTLS_SESSIONS];
+    dtls_count c = {0, 0};
+    double t0, end, rate = -1;
+    int up = 0;
+    *errors = *lost = 0;
+    *handshake = -1;
+    if (!ctx)
+        return -1;
+    coap_set_app_data(ctx, &c);
+    coap_register_response_handler(ctx, dtls_on_response);
+    coap_address_init(&dst);
+    dst.addr.sin.sin_family = AF_INET;
+    dst.addr.sin.sin_port = htons((uint16_t)port);
+    dst.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    dst.size = sizeof dst.addr.sin;
+    memset(ss, 0, sizeof ss);
+    t0 = now_s();
+    for (int i = 0; i < DTLS_SESSIONS; i++) {
+        coap_dtls_cpsk_t psk;
+        memset(&psk, 0, sizeof psk);
+        psk.version = COAP_DTLS_CPSK_SETUP_VERSION;
+        psk.psk_info.identity.s = (const uint8_t *)identity;
+        psk.psk_info.identity.length = strlen(identity);
+        psk.psk_info.key.s = (const uint8_t *)key;
+        psk.psk_info.key.length = strlen(key);
+        ss[i].s = coap_new_client_session_psk2(ctx, NULL, &dst, COAP_PROTO_DTLS, &psk);
+        if (!ss[i].s)
+            goto out;
+        coap_session_set_app_data(ss[i].s, &ss[i]);
+        dtls_get(&ss[i], ".well-known"); /* starts the handshake; answered with 4.04 */
+    }
+    while (up < DTLS_SESSIONS && now_s() - t0 < 30) {
+        coap_io_process(ctx, 10);
+        up = 0;
+        for (int i = 0; i < DTLS_SESSIONS; i++)
+            up += coap_session_get_state(ss[i].s) == COAP_SESSION_STATE_ESTABLISHED;
+    }
+    if (up < DTLS_SESSIONS)
+        goto out;
+    *handshake = now_s() - t0;
+    while (now_s() - t0 < 31 && c.ok + c.errors < DTLS_SESSIONS)
+        coap_io_process(ctx, 10); /* the first answers */
+    c.ok = c.errors = 0;
+    t0 = now_s();
+    end = t0 + seconds;
+    for (int i = 0; i < DTLS_SESSIONS; i++) {
+        ss[i].outstanding = 0;
+        ss[i].last = t0;
+    }
+    while (now_s() < end) {
+        double t;
+        coap_io_process(ctx, COAP_IO_NO_WAIT);
+        t = now_s();
+        for (int i = 0; i < DTLS_SESSIONS; i++) {
+            if (ss[i].outstanding && t - ss[i].last > 1.0) { /* NON requests lost */
+                *lost += ss[i].outstanding;
+                ss[i].outstanding = 0;
+            }
+            while (ss[i].outstanding < DTLS_PER_SESSION && t < end) {
+                int before = ss[i].outstanding;
+                dtls_get(&ss[i], ".well-known/core");
+                if (ss[i].outstanding == before)
+                    break;
+                ss[i].last = t;
+            }
+        }
+    }
+    rate = (double)c.ok / (now_s() - t0);
+    *errors = c.errors;
+out:
+    coap_free_context(ctx);
+    return rate;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -572,7 +706,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    int ndev = 1000, outstanding = 256, http_port, coap_port, rc = 1;
+    int ndev = 1000, outstanding = 256, http_port, coap_port, coaps_port, rc = 1;
     size_t size = 100 * 1024;
     double seconds = 5, t0, t1, t_reg, t_dl;
     const char *tmlaas = getenv("TMLAAS");
@@ -636,12 +770,16 @@ int main(int argc, char **argv)
     }
     http_port = free_port(SOCK_STREAM);
     coap_port = free_port(SOCK_DGRAM);
+    do
+        coaps_port = free_port(SOCK_DGRAM);
+    while (coaps_port == coap_port);
     pid = fork();
     if (pid == 0) {
-        char hp[16], cp[16], log[4200];
+        char hp[16], cp[16], csp[16], log[4200];
         int fd;
         snprintf(hp, sizeof hp, "%d", http_port);
         snprintf(cp, sizeof cp, "%d", coap_port);
+        snprintf(csp, sizeof csp, "%d", coaps_port);
         snprintf(log, sizeof log, "%s/serve.log", dir);
         fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd >= 0)
@@ -649,7 +787,7 @@ int main(int argc, char **argv)
         if (pin)
             pin_to_cpu(0);
         execl(tmlaas, "tmlaas", "serve", "--data-dir", dir, "--http-port", hp, "--coap-port", cp,
-              "--coaps-port", "0", "--coap-bind", "127.0.0.1", (char *)NULL);
+              "--coaps-port", csp, "--coap-bind", "127.0.0.1", (char *)NULL);
         _exit(127);
     }
     if (pin)
@@ -843,6 +981,31 @@ int main(int argc, char **argv)
            "CPU-second); %ld errors, %ld lost; longest gap between answers %.0f ms\n",
            outstanding, tp_small, c_small, seconds, tp_small * seconds / c_small, errors, lost,
            stall * 1e3);
+    {
+        static const char id[] = "bench-dtls", key[] = "bench-secret-key";
+        char body[128], hex[64];
+        double hs, tp_dtls, c_dtls;
+        for (size_t i = 0; i < sizeof key - 1; i++)
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)key[i]);
+        snprintf(body, sizeof body, "{\"key\":\"%s\"}", hex);
+        if (http(http_port, "PUT", "/api/psks/bench-dtls", token, body, strlen(body), resp,
+                 sizeof resp) != 201) {
+            printf("throughput over DTLS: could not set a PSK: %s\n", resp);
+        } else {
+            c0 = cpu_s(pid);
+            tp_dtls = dtls_throughput(coaps_port, id, key, seconds, &errors, &lost, &hs);
+            c_dtls = cpu_s(pid) - c0;
+            if (tp_dtls < 0)
+                printf("throughput over DTLS: the handshakes did not complete\n");
+            else
+                printf("throughput over DTLS (PSK, libcoap + OpenSSL): GET /.well-known/core, %d "
+                       "sessions x %d NON outstanding: %.0f requests/s; %d handshakes in %.2f s; "
+                       "service CPU %.2f s for handshakes + %.1f s of requests (%.0f requests "
+                       "per CPU-second, handshakes included); %ld errors, %ld lost\n",
+                       DTLS_SESSIONS, DTLS_PER_SESSION, tp_dtls, DTLS_SESSIONS, hs, c_dtls,
+                       seconds, tp_dtls * seconds / c_dtls, errors, lost);
+        }
+    }
     hwm_tp = vm_kb(pid, "VmHWM");
     {
         struct timespec ts;
