@@ -115,8 +115,8 @@ devices_ready() { # both registered and their node object (target) read
 }
 wait_for 30 devices_ready || fatal "devices did not register with their node info"
 out=$("$TMLAAS" devices 2>&1)
-check "tmlaas devices lists dev-host online" contains "$out" "dev-host"
-check "tmlaas devices lists dev-m4 online" contains "$out" "dev-m4"
+check "tmlaas devices lists dev-host online" contains "$(echo "$out" | grep dev-host)" "online"
+check "tmlaas devices lists dev-m4 online" contains "$(echo "$out" | grep dev-m4)" "online"
 
 # --- push one model, deploy it to every device ---
 out=$("$TMLAAS" models push "$MODEL" 2>&1)
