@@ -1045,7 +1045,8 @@ static void write_uri(tml_device *d, const tml_device_in *in, tml_device_out *o)
         reply_error(o, TML_COAP_BAD_REQUEST, "package uri: a download is in progress");
         return;
     }
-    memcpy(d->pkg_uri, in->payload, in->payload_len);
+    if (in->payload_len) /* an empty payload may come with a NULL pointer: memcpy's UB */
+        memcpy(d->pkg_uri, in->payload, in->payload_len);
     d->pkg_uri[in->payload_len] = '\0';
     for (size_t i = 0; i < in->payload_len; i++)
         if (d->pkg_uri[i] == '\0' || (unsigned char)d->pkg_uri[i] < ' ')
