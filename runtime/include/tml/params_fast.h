@@ -44,6 +44,17 @@
 #endif
 
 /*
+ * TML_FAST_SOFT_FLOAT: 1 without a hardware FPU (Cortex-M0/M3, RV32 without F), where every
+ * float operation is a library call: there a tile computes only the lanes it stores, even
+ * if that costs shared loads.
+ */
+#if defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))
+#define TML_FAST_SOFT_FLOAT 1
+#else
+#define TML_FAST_SOFT_FLOAT 0
+#endif
+
+/*
  * TML_FAST_UNROLL: fully unroll the next loop (a register tile's fixed-width row). GCC keeps
  * a small accumulator array in vector registers only if its loop is unrolled before scalar
  * replacement; otherwise every step stores the accumulators to the stack and reloads them
