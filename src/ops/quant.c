@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ops/quant_route.h"
 #include "tml/nn_check.h"
 
 static tml_node *node_of(tml_graph *g, int node) { return &g->nodes[node]; }
@@ -463,7 +464,7 @@ static tml_status ints_attr(tml_graph *g, int node, const char *name, int len, i
 }
 
 /* Conv geometry of x (input ix) and w (input iw) into p's geometry fields; output dims. */
-static tml_status qconv_geom(tml_graph *g, int node, int ix, int iw, tml_qconv_params *p,
+tml_status tml_quant_conv_geom(tml_graph *g, int node, int ix, int iw, tml_qconv_params *p,
                              int64_t *dims)
 {
     const tml_node *n = node_of(g, node);
@@ -551,7 +552,7 @@ static tml_status qlconv_common(tml_graph *g, int node, tml_qconv_params *p, int
     const tml_node *n = node_of(g, node);
     const tml_tensor *yz = tml_node_input(g, n, 7), *b = tml_node_input(g, n, 8);
     int32_t one;
-    tml_status st = qconv_geom(g, node, 0, 3, p, dims);
+    tml_status st = tml_quant_conv_geom(g, node, 0, 3, p, dims);
     if (st)
         return st;
     if ((st = need_scale(g, node, tml_node_input(g, n, 1), "x_scale")) ||
@@ -609,7 +610,7 @@ static tml_status convi_common(tml_graph *g, int node, tml_qconv_params *p, int6
     const tml_node *n = node_of(g, node);
     const tml_tensor *xz = tml_node_input(g, n, 2), *wz = tml_node_input(g, n, 3);
     int32_t one;
-    tml_status st = qconv_geom(g, node, 0, 1, p, dims);
+    tml_status st = tml_quant_conv_geom(g, node, 0, 1, p, dims);
     if (st)
         return st;
     p->y_dtype = TML_DT_S32;

@@ -79,4 +79,60 @@ typedef struct {
     int32_t has_x_zp, has_w_zp; /* CONV_INTEGER */
 } tml_qconv_params;
 
+/* ---- TFLite int8 kernels (bit-exact with TFLite's reference kernels, fixedpoint.h) ---- */
+
+/*
+ * CONV_S8: per-channel int8 convolution, NCHW, grouped (depthwise: group == c_in, output
+ * channel co reads input channel co / (c_out / group)).
+ * acc = bias[co] + sum over in-bounds taps of (x + input_offset) * w;
+ * y = clamp(MultiplyByQuantizedMultiplier(acc, qm[co][0], qm[co][1]) + output_offset,
+ *           act_min, act_max)
+ * in[0] x (n, c_in, in[0], in[1]) s8   in[1] w (c_out, c_in / group, kernel[0], kernel[1]) s8
+ * in[2] qm (c_out, 2) int32 (multiplier, shift), computed by the compiler
+ * in[3] bias (c_out) int32, only if has_bias          out[0] y (n, c_out, out[0], out[1]) s8
+ */
+typedef struct {
+    int32_t n, c_in, c_out, group;
+    int32_t in[2], out[2], kernel[2], stride[2], pad[2], dilation[2]; /* (H, W) */
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+    int32_t act_min, act_max;
+    int32_t has_bias;
+} tml_conv_s8_params;
+
+/*
+ * FC_S8: TFLite FULLY_CONNECTED, per-tensor.
+ * y[i][j] = clamp(MultiplyByQuantizedMultiplier(bias[j] + sum_k (x[i][k] + input_offset) *
+ *                 (w[j][k] + filter_offset), multiplier, shift) + output_offset, act_min, act_max)
+ * in[0] x (m, k) s8   in[1] w (n, k) s8   in[2] bias (n) int32 if has_bias   out[0] y (m, n) s8
+ */
+typedef struct {
+    int32_t m, n, k;
+    int32_t input_offset, filter_offset, output_offset;
+    int32_t multiplier, shift;
+    int32_t act_min, act_max;
+    int32_t has_bias;
+} tml_fc_s8_params;
+
+/*
+ * AVGPOOL_S8 and MAXPOOL_S8: TFLite int8 pooling (input and output share scale and zero
+ * point), NCHW. Average: rounded (half away from zero) mean over the in-bounds taps.
+ * in[0] x (n, c, in[0], in[1]) s8   out[0] y (n, c, out[0], out[1]) s8
+ */
+typedef struct {
+    int32_t n, c;
+    int32_t in[2], out[2], kernel[2], stride[2], pad[2];
+    int32_t act_min, act_max;
+} tml_pool_s8_params;
+
+/*
+ * SOFTMAX_S8: TFLite's int8 softmax (fixed-point exp, output scale 1/256, zero point -128)
+ * along the middle axis of x viewed as (outer, axis, inner).
+ * in[0] x s8   out[0] y s8
+ */
+typedef struct {
+    int32_t outer, axis, inner;
+    int32_t input_multiplier, input_left_shift, diff_min; /* tml_fx_softmax_scaling */
+} tml_softmax_s8_params;
+
 #endif

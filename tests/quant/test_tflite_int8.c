@@ -1,0 +1,203 @@
+/*
+ * test_tflite_int8.c - int8 TFLite models of the corpus end to end through the compiler and
+ * the interpreter (the device executor over the model package):
+ *   - hello_world_int8 approximates sin(x) on [0, 2 pi] (dequantized output within 0.15, the
+ *     example's own tolerance is looser);
+ *   - person_detect classifies person.bmp as person and no_person.bmp as not a person (96x96
+ *     8-bit palettised BMPs read by a small reader here; input = gray - 128);
+ *   - micro_speech_quantized runs on a feature pattern and its softmax output sums to ~1.
+ * Skips cleanly if the corpus (TML_CORPUS_DIR) is absent.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "tml/compiler.h"
+#include "tml/interp.h"
+
+static bool have(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+typedef struct {
+    tml_model *m;
+    tml_interp *it;
+} runner;
+
+/* Compiles corpus model rel; false (with a skip message) if the corpus is absent. */
+static bool open_model(const char *rel, runner *r)
+{
+    char path[1024], err[512];
+    tml_compile_options o;
+    snprintf(path, sizeof path, "%s/tflite/%s", TML_CORPUS_DIR, rel);
+    if (!have(path)) {
+        printf("skip: %s not found (corpus absent)\n", path);
+        return false;
+    }
+    tml_compile_options_default(&o);
+    if (tml_model_compile(path, &o, &r->m, err, sizeof err) != TML_OK)
+        fail_msg("compile %s: %s", rel, err);
+    if (tml_interp_new(r->m->plan, &r->it, err, sizeof err) != TML_OK)
+        fail_msg("interp %s: %s", rel, err);
+    return true;
+}
+
+static void close_model(runner *r)
+{
+    tml_interp_free(r->it);
+    tml_model_free(r->m);
+}
+
+static const tml_quant *io_quant(const runner *r, int input, int i)
+{
+    const tml_graph *g = r->m->graph;
+    const tml_quant *q = g->tensors[input ? g->inputs[i] : g->outputs[i]].quant;
+    assert_non_null(q);
+    return q;
+}
+
+static void test_hello_world(void **state)
+{
+    runner r;
+    const tml_quant *qi, *qo;
+    double worst = 0;
+    int i;
+    (void)state;
+    if (!open_model("hello_world/hello_world_int8.tflite", &r))
+        return;
+    qi = io_quant(&r, 1, 0);
+    qo = io_quant(&r, 0, 0);
+    for (i = 0; i <= 40; i++) {
+        size_t nb;
+        double x = 2.0 * M_PI * i / 40.0, y;
+        int8_t *in = tml_interp_input(r.it, 0, &nb);
+        int8_t *out;
+        long q = lround(x / qi->scale[0]) + qi->zero_point[0];
+        assert_int_equal(nb, 1);
+        in[0] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+        assert_int_equal(tml_interp_run(r.it), TML_OK);
+        out = tml_interp_output(r.it, 0, &nb);
+        y = (out[0] - qo->zero_point[0]) * (double)qo->scale[0];
+        if (fabs(y - sin(x)) > worst)
+            worst = fabs(y - sin(x));
+    }
+    printf("hello_world_int8: max |y - sin(x)| = %.4f\n", worst);
+    assert_true(worst < 0.15);
+    close_model(&r);
+}
+
+/* Reads a 96x96 8-bit palettised BMP into gray (top row first). */
+static bool read_bmp96(const char *path, uint8_t *gray)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t hdr[54], pal[1024], row[96];
+    uint32_t off, ncol;
+    int32_t w, h;
+    int y, x;
+    if (!f)
+        return false;
+    if (fread(hdr, 1, 54, f) != 54 || hdr[0] != 'B' || hdr[1] != 'M')
+        goto bad;
+    off = hdr[10] | hdr[11] << 8 | (uint32_t)hdr[12] << 16 | (uint32_t)hdr[13] << 24;
+    w = (int32_t)(hdr[18] | hdr[19] << 8 | (uint32_t)hdr[20] << 16 | (uint32_t)hdr[21] << 24);
+    h = (int32_t)(hdr[22] | hdr[23] << 8 | (uint32_t)hdr[24] << 16 | (uint32_t)hdr[25] << 24);
+    ncol = hdr[46] | hdr[47] << 8;
+    if (ncol == 0)
+        ncol = 256;
+    if (w != 96 || (h != 96 && h != -96) || (hdr[28] | hdr[29] << 8) != 8 || ncol > 256)
+        goto bad;
+    if (fread(pal, 4, ncol, f) != ncol || fseek(f, (long)off, SEEK_SET) != 0)
+        goto bad;
+    for (y = 0; y < 96; y++) {
+        int dst = h > 0 ? 95 - y : y; /* positive height: bottom-up rows */
+        if (fread(row, 1, 96, f) != 96)
+            goto bad;
+        for (x = 0; x < 96; x++) {
+            const uint8_t *c = pal + 4 * (row[x] < ncol ? row[x] : 0); /* B, G, R, 0 */
+            gray[dst * 96 + x] = (uint8_t)((c[0] + c[1] + c[2]) / 3);
+        }
+    }
+    fclose(f);
+    return true;
+bad:
+    fclose(f);
+    return false;
+}
+
+static void classify(runner *r, const char *bmp, int *person, int *no_person)
+{
+    char path[1024];
+    uint8_t gray[96 * 96];
+    size_t nb;
+    int8_t *in, *out;
+    int i;
+    snprintf(path, sizeof path, "%s/tflite/person_detection/testdata/%s", TML_CORPUS_DIR, bmp);
+    assert_true(read_bmp96(path, gray));
+    in = tml_interp_input(r->it, 0, &nb);
+    assert_int_equal(nb, 96 * 96);
+    for (i = 0; i < 96 * 96; i++)
+        in[i] = (int8_t)(gray[i] - 128);
+    assert_int_equal(tml_interp_run(r->it), TML_OK);
+    out = tml_interp_output(r->it, 0, &nb);
+    assert_int_equal(nb, 2);
+    *no_person = out[0];
+    *person = out[1];
+    printf("%s: person %d, no person %d\n", bmp, *person, *no_person);
+}
+
+static void test_person_detection(void **state)
+{
+    runner r;
+    int p, np;
+    (void)state;
+    if (!open_model("person_detection/person_detect.tflite", &r))
+        return;
+    classify(&r, "person.bmp", &p, &np);
+    assert_true(p > np);
+    classify(&r, "no_person.bmp", &p, &np);
+    assert_true(np > p);
+    close_model(&r);
+}
+
+static void test_micro_speech(void **state)
+{
+    runner r;
+    size_t nb;
+    int8_t *in, *out;
+    int i, sum = 0;
+    (void)state;
+    if (!open_model("micro_speech/micro_speech_quantized.tflite", &r))
+        return;
+    in = tml_interp_input(r.it, 0, &nb);
+    assert_int_equal(nb, 1960);
+    for (i = 0; i < 1960; i++)
+        in[i] = (int8_t)((i * 37) % 256 - 128);
+    assert_int_equal(tml_interp_run(r.it), TML_OK);
+    out = tml_interp_output(r.it, 0, &nb);
+    assert_int_equal(nb, 4);
+    for (i = 0; i < 4; i++)
+        sum += out[i] + 128; /* scale 1/256, zero point -128 */
+    printf("micro_speech: outputs %d %d %d %d\n", out[0], out[1], out[2], out[3]);
+    assert_true(sum >= 250 && sum <= 262);
+    close_model(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello_world),
+        cmocka_unit_test(test_person_detection),
+        cmocka_unit_test(test_micro_speech),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
