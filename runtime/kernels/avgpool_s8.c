@@ -1,6 +1,8 @@
 /*
- * avgpool_s8.c - tml_avgpool_s8: TFLite's int8 AVERAGE_POOL_2D: the mean of the in-bounds taps, rounded half away from zero (TFLite's integer division with a bias of count/2), clamped to the fused activation's range, NCHW. Input and output share scale and zero point (TFLite requires it), so no
- * requantization.
+ * avgpool_s8.c - tml_avgpool_s8: TFLite's int8 AVERAGE_POOL_2D: the mean of the in-bounds
+ * taps, rounded half away from zero (TFLite's integer division with a bias of count/2),
+ * clamped to the fused activation's range, NCHW. Input and output share scale and zero point
+ * (TFLite requires it), so no requantization.
  */
 #include "tml/fixedpoint.h"
 #include "tml/kernels.h"

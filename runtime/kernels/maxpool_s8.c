@@ -1,6 +1,7 @@
 /*
- * maxpool_s8.c - tml_maxpool_s8: TFLite's int8 MAX_POOL_2D: the largest in-bounds tap, clamped to the fused activation's range, NCHW. Input and output share scale and zero point (TFLite requires it), so no
- * requantization.
+ * maxpool_s8.c - tml_maxpool_s8: TFLite's int8 MAX_POOL_2D: the largest in-bounds tap, clamped
+ * to the fused activation's range, NCHW. Input and output share scale and zero point (TFLite
+ * requires it), so no requantization.
  */
 #include "tml/fixedpoint.h"
 #include "tml/kernels.h"

@@ -1,7 +1,7 @@
 /*
- * quant_route.c - shape and lowering of int8 nodes of the nn family (Conv incl. depthwise,
- * Gemm as TFLite's FULLY_CONNECTED, AveragePool, MaxPool, Softmax) onto the TFLite-exact _s8
- * kernels. See quant_route.h for how nodes get here.
+ * quant_route.c - shape and lowering of int8 nodes of the nn and elementwise families (Conv
+ * incl. depthwise, Gemm as TFLite's FULLY_CONNECTED, AveragePool, MaxPool, Softmax, Add, Mul)
+ * onto the TFLite-exact _s8 kernels. See quant_route.h for how nodes get here.
  *
  * How: quantization parameters are read from the tensors (tml_tensor.quant). The TFLite
  * importer wraps NHWC ops in Transposes and Reshapes whose new tensors carry no parameters;
@@ -76,7 +76,7 @@ bool tml_quant_routes(tml_graph *g, int node)
     const tml_tensor *x;
     switch (n->op) {
     case TML_OP_CONV: case TML_OP_GEMM: case TML_OP_AVGPOOL: case TML_OP_MAXPOOL:
-    case TML_OP_SOFTMAX:
+    case TML_OP_SOFTMAX: case TML_OP_ADD: case TML_OP_MUL:
         break;
     default:
         return false;
@@ -409,6 +409,62 @@ static tml_status softmax_q(tml_graph *g, int node, tml_softmax_s8_params *p)
     return TML_OK;
 }
 
+/* ---- Add, Mul ---- */
+
+static tml_status binary_q(tml_graph *g, int node, tml_binary_s8_params *p, int *rank,
+                           int64_t *dims)
+{
+    const tml_node *n = node_of(g, node);
+    const tml_tensor *a = tml_node_input(g, n, 0), *b = tml_node_input(g, n, 1);
+    float as, bs, ys;
+    int32_t az, bz, yz;
+    int64_t na, nb;
+    tml_status st;
+    if ((st = need_act(g, node)))
+        return st;
+    if (!b || b->dtype != TML_DT_S8 || a->rank < 0 || b->rank < 0)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "int8 %s needs two int8 inputs",
+                               n->op == TML_OP_ADD ? "Add" : "Mul");
+    na = tml_tensor_numel(a);
+    nb = tml_tensor_numel(b);
+    if (na < 1 || nb < 1 || na > TML_NN_LIM || nb > TML_NN_LIM || (na != nb && na != 1 && nb != 1))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "int8 %s broadcasting other than a scalar (%lld and %lld elements)",
+                               n->op == TML_OP_ADD ? "Add" : "Mul", (long long)na, (long long)nb);
+    if ((st = q_tensor(g, node, n->in[0], "a", &as, &az)) ||
+        (st = q_tensor(g, node, n->in[1], "b", &bs, &bz)) ||
+        (st = q_tensor(g, node, n->out[0], "y", &ys, &yz)))
+        return st;
+    memset(p, 0, sizeof *p);
+    p->count = (int32_t)(na > nb ? na : nb);
+    p->a_count = (int32_t)na;
+    p->b_count = (int32_t)nb;
+    p->a_offset = -az;
+    p->b_offset = -bz;
+    p->output_offset = yz;
+    if (n->op == TML_OP_ADD) {
+        /* TFLite PrepareGeneralAddSub */
+        const double twice_max = 2.0 * (double)(as > bs ? as : bs);
+        p->left_shift = 20;
+        tml_fx_quantize_multiplier((double)as / twice_max, &p->a_multiplier, &p->a_shift);
+        tml_fx_quantize_multiplier((double)bs / twice_max, &p->b_multiplier, &p->b_shift);
+        tml_fx_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)ys),
+                                   &p->output_multiplier, &p->output_shift);
+    } else {
+        tml_fx_quantize_multiplier((double)as * (double)bs / (double)ys, &p->output_multiplier,
+                                   &p->output_shift);
+    }
+    act_range(n, ys, yz, &p->act_min, &p->act_max);
+    {
+        const tml_tensor *big = na >= nb ? a : b;
+        int i;
+        *rank = big->rank;
+        for (i = 0; i < big->rank; i++)
+            dims[i] = big->dims[i];
+    }
+    return TML_OK;
+}
+
 /* ---- dispatch ---- */
 
 tml_status tml_quant_shape(tml_graph *g, int node)
@@ -442,6 +498,15 @@ tml_status tml_quant_shape(tml_graph *g, int node)
         if ((st = softmax_q(g, node, &p)))
             return st;
         set_out(g, node, x->rank, x->dims);
+        return TML_OK;
+    }
+    case TML_OP_ADD: case TML_OP_MUL: {
+        tml_binary_s8_params p;
+        int64_t dims[TML_MAX_RANK];
+        int rank;
+        if ((st = binary_q(g, node, &p, &rank, dims)))
+            return st;
+        set_out(g, node, rank, dims);
         return TML_OK;
     }
     default:
@@ -494,6 +559,15 @@ tml_status tml_quant_lower(tml_graph *g, int node, tml_step_desc *step)
         if ((st = softmax_q(g, node, &p)))
             return st;
         return emit(g, node, step, TML_K_SOFTMAX_S8, &p, sizeof p, 1);
+    }
+    case TML_OP_ADD: case TML_OP_MUL: {
+        tml_binary_s8_params p;
+        int64_t dims[TML_MAX_RANK];
+        int rank;
+        if ((st = binary_q(g, node, &p, &rank, dims)))
+            return st;
+        return emit(g, node, step, n->op == TML_OP_ADD ? TML_K_QADD_S8 : TML_K_QMUL_S8, &p,
+                    sizeof p, 2);
     }
     default:
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "int8 version not supported");

@@ -1,0 +1,134 @@
+/*
+ * test_quant_kernels.c - the TFLite int8 kernels on small cases worked out by hand with
+ * TFLite's formulas: ADD's 20-bit headroom rescaling, MUL, softmax's fixed-point path (checked
+ * against the float softmax rounded to 1/256 steps), average pooling's round-half-away
+ * division, and a _check companion refusing buffers that are too small.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tml/fixedpoint.h"
+#include "tml/kernels.h"
+
+static void test_qadd(void **state)
+{
+    tml_binary_s8_params p;
+    int8_t a[3] = {10, -20, 127}, b[1] = {20}, y[3];
+    const void *in[2] = {a, b};
+    void *out[1] = {y};
+    uint32_t ib[2] = {3, 1}, ob[1] = {3};
+    (void)state;
+    memset(&p, 0, sizeof p);
+    p.count = 3;
+    p.a_count = 3;
+    p.b_count = 1;
+    p.left_shift = 20;
+    /* both scales 0.5, output scale 0.5, zero points 0: twice_max = 1 */
+    tml_fx_quantize_multiplier(0.5, &p.a_multiplier, &p.a_shift);
+    tml_fx_quantize_multiplier(0.5, &p.b_multiplier, &p.b_shift);
+    tml_fx_quantize_multiplier(1.0 / (1048576.0 * 0.5), &p.output_multiplier, &p.output_shift);
+    p.act_min = -128;
+    p.act_max = 127;
+    assert_int_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_OK);
+    tml_qadd_s8(&p, in, out, NULL);
+    assert_int_equal(y[0], 30);
+    assert_int_equal(y[1], 0);
+    assert_int_equal(y[2], 127); /* saturates */
+    ib[0] = 2;
+    assert_int_not_equal(tml_qadd_s8_check(&p, sizeof p, ib, 2, ob, 1, 0), TML_OK);
+}
+
+static void test_qmul(void **state)
+{
+    tml_binary_s8_params p;
+    int8_t a[2] = {10, -7}, b[2] = {6, 5}, y[2];
+    const void *in[2] = {a, b};
+    void *out[1] = {y};
+    (void)state;
+    memset(&p, 0, sizeof p);
+    p.count = p.a_count = p.b_count = 2;
+    p.a_offset = 2;     /* zero point -2 */
+    p.output_offset = 3;
+    /* 0.5 * 0.25 / 0.125 = 1: y = (a+2)*b + 3 */
+    tml_fx_quantize_multiplier(0.5 * 0.25 / 0.125, &p.output_multiplier, &p.output_shift);
+    p.act_min = -128;
+    p.act_max = 127;
+    tml_qmul_s8(&p, in, out, NULL);
+    assert_int_equal(y[0], 75);
+    assert_int_equal(y[1], -22);
+}
+
+static void test_softmax(void **state)
+{
+    tml_softmax_s8_params p;
+    int8_t x[4] = {51, -51, 0, 12}, y[4];
+    const void *in[1] = {x};
+    void *out[1] = {y};
+    const double s = 0.0125188;
+    double e[4], sum = 0;
+    int i;
+    (void)state;
+    memset(&p, 0, sizeof p);
+    p.outer = 1;
+    p.axis = 4;
+    p.inner = 1;
+    tml_fx_softmax_scaling(1.0, s, &p.input_multiplier, &p.input_left_shift, &p.diff_min);
+    tml_softmax_s8(&p, in, out, NULL);
+    for (i = 0; i < 4; i++)
+        sum += e[i] = exp(s * (x[i] - 51));
+    for (i = 0; i < 4; i++) {
+        long want = lround(e[i] / sum * 256.0) - 128;
+        assert_true(labs(want - y[i]) <= 1);
+    }
+    x[0] = 51;
+    x[1] = -51;
+    p.axis = 2;
+    tml_softmax_s8(&p, in, out, NULL);
+    assert_int_equal(y[0], 72);
+    assert_int_equal(y[1], -72);
+}
+
+static void test_avgpool(void **state)
+{
+    tml_pool_s8_params p;
+    int8_t x[4] = {1, 2, 2, 2}, y[1];
+    const void *in[1] = {x};
+    void *out[1] = {y};
+    (void)state;
+    memset(&p, 0, sizeof p);
+    p.n = p.c = 1;
+    p.in[0] = p.in[1] = 2;
+    p.out[0] = p.out[1] = 1;
+    p.kernel[0] = p.kernel[1] = 2;
+    p.stride[0] = p.stride[1] = 2;
+    p.act_min = -128;
+    p.act_max = 127;
+    tml_avgpool_s8(&p, in, out, NULL); /* 7/4 = 1.75 -> 2 */
+    assert_int_equal(y[0], 2);
+    x[0] = -1;
+    x[1] = x[2] = x[3] = -2; /* -7/4 -> -2 (half away from zero: (-7 - 2) / 4) */
+    tml_avgpool_s8(&p, in, out, NULL);
+    assert_int_equal(y[0], -2);
+    x[0] = x[1] = -1;
+    x[2] = x[3] = -2; /* -6/4 = -1.5 -> -2 */
+    tml_avgpool_s8(&p, in, out, NULL);
+    assert_int_equal(y[0], -2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qadd),
+        cmocka_unit_test(test_qmul),
+        cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_avgpool),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
