@@ -5,11 +5,13 @@
  * The first input byte selects a mode, the rest is the package:
  *   even: the bytes as they are. Almost nothing random passes the SHA-256, so this mode mostly
  *         exercises the header checks and the hash itself.
- *   odd:  the hash field is recomputed over the bytes first (when there is a header), so the
- *         fuzzer reaches the tensor/step table validation and the kernels' _check functions.
+ *   odd:  the kernel_abi field is set to this build's and the hash is recomputed first (when
+ *         there is a header), so the fuzzer reaches the tensor/step table validation and the
+ *         kernels' _check functions, and seeds survive changes to kernels.def.
  * The package is copied into a 16-byte aligned buffer of exactly its size (ASan sees any
  * over-read) and given an arena of the size it asks for, capped at 1 MiB. When it loads, it
  * also runs: every kernel's _check promised that the run cannot go out of bounds.
+ * Seeds: fuzz/seeds/package/ (mode byte + a package written from a corpus model).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,8 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(pkg, data + 1, len);
     if (reseal && len >= TML_PKG_HEADER_BYTES) {
         uint32_t total = rd32(pkg + TML_PKG_H_TOTAL_BYTES);
+        uint32_t abi = tml_pkg_kernel_abi();
+        int i;
         if (total < TML_PKG_HEADER_BYTES || total > len)
             total = len;
+        for (i = 0; i < 4; i++)
+            pkg[TML_PKG_H_KERNEL_ABI + i] = (uint8_t)(abi >> (8 * i));
         tml_pkg_hash(pkg, total, pkg + TML_PKG_H_SHA256);
     }
     arena_bytes = tml_pkg_arena_bytes(pkg, len);

@@ -7,7 +7,8 @@
 # target's name (onnx -> model.onnx files, pb -> test_data_set .pb files, npy -> a few generated
 # .npy files plus any in the corpus, tflite -> .tflite files, package/pkg -> .tmlpkg files with
 # a mode byte), plus the files in fuzz/seeds/<target without fuzz_>/ if that folder exists. A
-# target with no seeds runs unseeded. Each runs with -max_total_time=SECONDS -rss_limit_mb=2048;
+# target with no seeds runs unseeded. Parsers of untrusted input run SECONDS, kernel and pass
+# fuzzers SECONDS/3, each with -rss_limit_mb=2048;
 # findings (crash-*, oom-*, timeout-*) land in BUILD_DIR/fuzz-out/<target>/. Exit status is
 # non-zero if any fuzzer found something. No network, no installs.
 #
@@ -84,7 +85,7 @@ for bin in "${fuzzers[@]}"; do
     rm -f "$work"/crash-* "$work"/oom-* "$work"/timeout-* "$work"/leak-* "$work"/slow-unit-*
     mkdir -p "$work/corpus" "$seeds"
     case $name in
-        *onnx*) copy_seeds "$seeds" -name '*.onnx' ;;
+        *onnx* | *passes*) copy_seeds "$seeds" -name '*.onnx' ;;
         *npy*) gen_npy_seeds "$seeds" ;;
         *pb*) copy_seeds "$seeds" -name '*.pb' -path '*test_data_set_*' ;;
         *tflite*) copy_seeds "$seeds" -name '*.tflite' ;;
@@ -103,10 +104,17 @@ for bin in "${fuzzers[@]}"; do
         cp "$SRC/fuzz/seeds/${name#fuzz_}"/* "$seeds/" 2>/dev/null || true
     fi
     n_seeds=$(find "$seeds" -type f | wc -l)
-    echo "== $name: ${SECONDS_EACH}s, $n_seeds seed files"
+    # parsers of untrusted input get the full time; kernel and pass fuzzers (inputs that already
+    # passed a parser) a third of it
+    secs=$SECONDS_EACH
+    case $name in
+        *onnx* | *npy* | *pb* | *tflite* | *package* | *linkformat* | *lwm2m* | *coap*) ;;
+        *) secs=$(( (SECONDS_EACH + 2) / 3 )) ;;
+    esac
+    echo "== $name: ${secs}s, $n_seeds seed files"
     dirs=("$work/corpus")
     [ "$n_seeds" -gt 0 ] && dirs+=("$seeds")
-    "$bin" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
+    "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
         -artifact_prefix="$work/" "${dirs[@]}" >"$work/log.txt" 2>&1
     rc=$?
     findings=("$work"/crash-* "$work"/oom-* "$work"/timeout-* "$work"/leak-* "$work"/slow-unit-*)

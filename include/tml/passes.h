@@ -23,9 +23,12 @@ typedef struct {
 
 void tml_pass_options_default(tml_pass_options *o);
 
-/* Static shapes for every tensor, in topological order, through each op's tml_shape_ hook.
- * A dynamic (symbolic or <= 0) leading dimension of a graph input becomes 1 with a note;
- * any other unknown input dimension is an error naming the input. */
+/* Static shapes for every tensor, in topological order, through each op's tml_shape_ hook,
+ * folding each foldable node as soon as its shape is known (Shape -> ... -> Reshape chains).
+ * A dynamic (negative, as importers write symbolic dims; 0 is an empty dim) leading dimension
+ * of a graph input becomes 1 with a note; any other dynamic input dimension is an error naming
+ * the input and the dimension. Graph inputs that carry data are constants: they are removed
+ * from g->inputs (which is compacted) and lose is_input. */
 tml_status tml_pass_infer_shapes(tml_graph *g);
 
 /* Evaluates every node whose inputs are all constant (and Shape of any known shape) with the
@@ -36,9 +39,9 @@ tml_status tml_pass_fold_constants(tml_graph *g);
  * broadcast or a Tile into megabytes of flash would cost more than computing it. */
 #define TML_FOLD_MAX_BYTES (16u * 1024u * 1024u)
 
-/* True if node can be evaluated now: it is live, every present input is constant (or it is a
- * Shape whose input shape is fully known), and every present output has a known shape of at
- * most TML_FOLD_MAX_BYTES. */
+/* True if node can be evaluated now: it is live, not a DequantizeLinear (int8 weights stay
+ * int8), every present input is constant (or it is a Shape whose input shape is fully known),
+ * and every present output has a known shape of at most TML_FOLD_MAX_BYTES. */
 bool tml_node_is_foldable(const tml_graph *g, int node);
 
 /* Evaluates one node (shapes already inferred) with its lowering and runtime kernel (Shape and
@@ -46,8 +49,9 @@ bool tml_node_is_foldable(const tml_graph *g, int node);
  * failure the graph is unchanged apart from the error message (and arena space). */
 tml_status tml_fold_node(tml_graph *g, int node);
 
-/* Folds BatchNormalization (inference) into a preceding Conv/Gemm with constant weights when
- * the conv output has no other reader; otherwise leaves it. */
+/* Folds BatchNormalization (inference), and Mul / Add / Sub by a constant that varies only
+ * along the channel, into a preceding Conv/ConvTranspose/Gemm with constant weights when the
+ * conv output has no other reader; otherwise leaves it. */
 tml_status tml_pass_fold_batchnorm(tml_graph *g);
 
 /* Turns MatMul (2-D) followed by Add of a constant bias [N] or [1, N] into one Gemm when the

@@ -52,6 +52,29 @@ tml_status tml_artifact_verify(const char *dir, const char *sha, char *err, size
 /* Removes DIR/<sha>; TML_OK if it was not there. */
 tml_status tml_artifact_remove(const char *dir, const char *sha, char *err, size_t errsz);
 
+/* ---- artifact signatures (Ed25519, libsodium) ----
+ *
+ * The service signs every artifact it delivers with its own Ed25519 key (DATA_DIR/signing.key,
+ * created at first start, mode 0600). What is signed is the 40-byte message
+ *     "TMLAASv1" (8 ASCII bytes) || SHA-256(artifact) (32 bytes)
+ * so a device can hash the artifact while it streams in (no need to hold it whole) and then
+ * verify one short message with the service's public key (GET /api/signing-key). */
+#define TML_SIGN_CONTEXT "TMLAASv1"
+#define TML_SIGN_PK_BYTES 32
+#define TML_SIGN_SK_BYTES 64
+#define TML_SIG_BYTES 64
+
+/* Reads DIR/signing.key or creates it (O_EXCL, 0600). */
+tml_status tml_signing_key_load_or_create(const char *data_dir, uint8_t sk[TML_SIGN_SK_BYTES],
+                                          uint8_t pk[TML_SIGN_PK_BYTES], bool *created,
+                                          char *err, size_t errsz);
+/* Signs the artifact with digest sha (64 hex digits). TML_ERR_ARG for an invalid sha. */
+tml_status tml_artifact_sign(const uint8_t sk[TML_SIGN_SK_BYTES], const char *sha,
+                             uint8_t sig[TML_SIG_BYTES]);
+/* Verifies a signature made by tml_artifact_sign (TML_OK or TML_ERR_VERIFY). */
+tml_status tml_artifact_verify_signature(const uint8_t pk[TML_SIGN_PK_BYTES], const char *sha,
+                                         const uint8_t sig[TML_SIG_BYTES]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,8 @@
  *   *_get own heap strings that tml_device_clear()/... release;
  * - errors: a status, and a one-line message in the store's buffer (tml_store_error()).
  *
- * Times are Unix seconds (int64). SHA-256 digests are 64 lowercase hex characters.
+ * Times are Unix seconds (int64). SHA-256 digests are 64 lowercase hex characters. DTLS
+ * pre-shared keys are kept in the store as they are (the data directory is mode 0700).
  */
 #ifndef TML_STORE_H
 #define TML_STORE_H
@@ -60,7 +61,7 @@ typedef struct {
     int64_t size;                /* bytes */
     char *artifact_path;         /* DATA_DIR/artifacts/<sha256> */
     int64_t created;
-} tml_model;
+} tml_model_entry;
 
 typedef enum {
     TML_BUILD_PENDING = 0,
@@ -113,7 +114,7 @@ bool tml_deploy_state_finished(tml_deploy_state s);
 /* Release the heap strings of a record filled by a *_get call (the struct itself is the
  * caller's). Safe on a zeroed record. */
 void tml_device_clear(tml_device *d);
-void tml_model_clear(tml_model *m);
+void tml_model_entry_clear(tml_model_entry *m);
 void tml_build_clear(tml_build *b);
 void tml_deployment_clear(tml_deployment *d);
 
@@ -121,7 +122,7 @@ typedef struct tml_store tml_store;
 
 /* Callbacks of the list functions; return non-zero to stop early. */
 typedef int (*tml_device_fn)(void *ctx, const tml_device *d);
-typedef int (*tml_model_fn)(void *ctx, const tml_model *m);
+typedef int (*tml_model_entry_fn)(void *ctx, const tml_model_entry *m);
 typedef int (*tml_build_fn)(void *ctx, const tml_build *b);
 typedef int (*tml_deployment_fn)(void *ctx, const tml_deployment *d);
 
@@ -148,10 +149,10 @@ typedef struct {
 
     /* Adds a new version of m->name (version = latest + 1); fills m->id, m->version,
      * m->created. */
-    tml_status (*model_add)(tml_store *s, tml_model *m);
+    tml_status (*model_add)(tml_store *s, tml_model_entry *m);
     /* version 0 = the latest. */
-    tml_status (*model_get)(tml_store *s, const char *name, int version, tml_model *out);
-    tml_status (*model_list)(tml_store *s, tml_model_fn fn, void *ctx);
+    tml_status (*model_get)(tml_store *s, const char *name, int version, tml_model_entry *out);
+    tml_status (*model_list)(tml_store *s, tml_model_entry_fn fn, void *ctx);
     /* version 0 = every version; *n = rows deleted (TML_ERR_NOT_FOUND if none). */
     tml_status (*model_delete)(tml_store *s, const char *name, int version, int *n);
     /* Whether any model or build still refers to the artifact sha (before removing its file). */
@@ -172,6 +173,15 @@ typedef struct {
     /* unfinished_only: only states that are not INSTALLED or FAILED (what a restart resumes). */
     tml_status (*deployment_list)(tml_store *s, bool unfinished_only, tml_deployment_fn fn,
                                   void *ctx);
+
+    /* DTLS pre-shared keys: identity (the device's endpoint name) -> key bytes. */
+    tml_status (*psk_put)(tml_store *s, const char *identity, const uint8_t *key, size_t len);
+    /* TML_ERR_NOT_FOUND if there is none; TML_ERR_FIT if cap is too small. */
+    tml_status (*psk_get)(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                          size_t *len);
+    tml_status (*psk_delete)(tml_store *s, const char *identity);
+    /* Identities only; keys never leave the store through a list. */
+    tml_status (*psk_list)(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx);
 } tml_store_ops;
 
 /* The handle every backend hands out. */
@@ -205,9 +215,9 @@ tml_status tml_store_device_expire(tml_store *s, int64_t now, tml_device_fn fn, 
                                    int *n);
 tml_status tml_store_device_delete(tml_store *s, const char *endpoint);
 tml_status tml_store_device_list(tml_store *s, tml_device_fn fn, void *ctx);
-tml_status tml_store_model_add(tml_store *s, tml_model *m);
-tml_status tml_store_model_get(tml_store *s, const char *name, int version, tml_model *out);
-tml_status tml_store_model_list(tml_store *s, tml_model_fn fn, void *ctx);
+tml_status tml_store_model_add(tml_store *s, tml_model_entry *m);
+tml_status tml_store_model_get(tml_store *s, const char *name, int version, tml_model_entry *out);
+tml_status tml_store_model_list(tml_store *s, tml_model_entry_fn fn, void *ctx);
 tml_status tml_store_model_delete(tml_store *s, const char *name, int version, int *n);
 tml_status tml_store_artifact_in_use(tml_store *s, const char *sha, bool *in_use);
 tml_status tml_store_build_put(tml_store *s, tml_build *b);
@@ -221,6 +231,12 @@ tml_status tml_store_deployment_update(tml_store *s, int64_t id, tml_deploy_stat
 tml_status tml_store_deployment_get(tml_store *s, int64_t id, tml_deployment *out);
 tml_status tml_store_deployment_list(tml_store *s, bool unfinished_only, tml_deployment_fn fn,
                                      void *ctx);
+#define TML_PSK_MAX 64 /* longest pre-shared key, bytes */
+tml_status tml_store_psk_put(tml_store *s, const char *identity, const uint8_t *key, size_t len);
+tml_status tml_store_psk_get(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                             size_t *len);
+tml_status tml_store_psk_delete(tml_store *s, const char *identity);
+tml_status tml_store_psk_list(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx);
 
 #ifdef __cplusplus
 }

@@ -3,9 +3,8 @@
  * 3-D, strided, dilated, padded (ONNX AveragePool, GlobalAveragePool), with fused activation.
  *
  * Sums only positions inside the input (padding reads as zero). The divisor is the number of
- * window positions inside the input (count_include_pad = 0) or inside the explicitly padded
- * extent [-pad, in + pad_end) (count_include_pad = 1): positions a ceil_mode window reaches
- * beyond the end padding never count, as in the ONNX reference.
+ * window positions inside the input (count_include_pad = 0) or inside the padded extent
+ * [-pad, in + pad_end) (count_include_pad = 1; the lowering decides pad_end, see nn.c).
  */
 #include "tml/act.h"
 #include "tml/kernels.h"
@@ -78,7 +77,11 @@ tml_status tml_avgpool_f32_check(const void *params, uint32_t params_size,
         if (!tml_nn_axis_ok(p->in[i], p->out[i], p->kernel[i], p->stride[i], p->pad[i],
                             p->dilation[i]) ||
             !tml_nn_in_range(p->pad_end[i], 0) ||
-            p->in[i] + p->pad[i] + p->pad_end[i] > TML_NN_LIM)
+            p->in[i] + p->pad[i] + p->pad_end[i] > TML_NN_LIM ||
+            /* a window wider than the padded input has no valid output: refusing it also
+             * bounds the work per output to the input's size */
+            (int64_t)(p->kernel[i] - 1) * p->dilation[i] + 1 >
+                (int64_t)p->in[i] + p->pad[i] + p->pad_end[i])
             return TML_ERR_FORMAT;
         in_plane = tml_nn_mul(in_plane, (uint64_t)p->in[i]);
         out_plane = tml_nn_mul(out_plane, (uint64_t)p->out[i]);

@@ -29,10 +29,16 @@ void tml_batchnorm_f32(const void *params, const void *const *in, void *const *o
     for (n = 0; n < p->n; n++)
         for (c = 0; c < p->c; c++) {
             const size_t base = ((size_t)n * p->c + c) * p->inner;
+            /* per channel: one sqrt and one division for the whole (inner) extent */
+            float f = scale[c] / sqrtf(var[c] + p->epsilon);
             for (i = 0; i < p->inner; i++) {
-                const size_t s = p->per_element ? (size_t)c * p->inner + i : (size_t)c;
-                const float f = scale[s] / sqrtf(var[s] + p->epsilon);
-                const float v = (x[base + i] - mean[s]) * f + bias[s];
+                size_t s = (size_t)c;
+                float v;
+                if (p->per_element) {
+                    s = (size_t)c * p->inner + i;
+                    f = scale[s] / sqrtf(var[s] + p->epsilon);
+                }
+                v = (x[base + i] - mean[s]) * f + bias[s];
                 y[base + i] = tml_act_f32(p->act, p->act_a, p->act_b, v);
             }
         }

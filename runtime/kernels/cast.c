@@ -94,7 +94,13 @@ static cast_val cast_load(uint32_t dt, const uint8_t *p)
     switch (dt) {
     case TML_DT_F32: { float x; memcpy(&x, p, 4); v.kind = CAST_FLOAT; v.f = x; break; }
     case TML_DT_F64: memcpy(&v.f, p, 8); v.kind = CAST_FLOAT; break;
-    case TML_DT_F16: { uint16_t h; memcpy(&h, p, 2); v.kind = CAST_FLOAT; v.f = half_to_double(h); break; }
+    case TML_DT_F16: {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        v.kind = CAST_FLOAT;
+        v.f = half_to_double(h);
+        break;
+    }
     case TML_DT_S8: { int8_t x; memcpy(&x, p, 1); v.kind = CAST_SINT; v.i = x; break; }
     case TML_DT_S16: { int16_t x; memcpy(&x, p, 2); v.kind = CAST_SINT; v.i = x; break; }
     case TML_DT_S32: { int32_t x; memcpy(&x, p, 4); v.kind = CAST_SINT; v.i = x; break; }

@@ -2,12 +2,13 @@
  * conv_f32.c - tml_conv_f32: direct float32 convolution, 1-D/2-D/3-D, grouped, dilated,
  * padded, with optional bias and a fused activation.
  *
- * The reference kernel: seven nested loops that read exactly like the ONNX definition.
- * 1-D and 2-D convolutions arrive with leading unit spatial dims (see params_nn.h), so one
- * kernel serves all ranks. Padding is implicit: the taps of each window that fall inside the
- * input are computed once per output (tml_nn_window) and only those are summed, which
- * equals reading zeros for the rest and keeps the inner loop free of bounds tests. Accumulation is in float, in the order c, kd, kh, kw,
- * so an optimized variant can be compared against it within float tolerance.
+ * The reference kernel, direct and readable, with no scratch. 1-D and 2-D convolutions
+ * arrive with leading unit spatial dims (see params_nn.h), so one kernel serves all ranks.
+ * Padding is implicit: only taps that fall inside the input are summed (tml_nn_window
+ * computes their ranges), which equals reading zeros for the rest and keeps the inner loop
+ * free of bounds tests. The loops run over whole output rows, so the innermost loop streams
+ * along W; every output still accumulates bias, then its taps in (c, kd, kh, kw) order, in
+ * float, so an optimized variant can be compared against it.
  */
 #include "tml/act.h"
 #include "tml/kernels.h"
@@ -22,7 +23,9 @@ void tml_conv_f32(const void *params, const void *const *in, void *const *out, v
     float *y = (float *)out[0];                                 /* (N, Cout, OD, OH, OW) */
     const int32_t cin_g = p->c_in / p->group, cout_g = p->c_out / p->group;
     const int32_t ID = p->in[0], IH = p->in[1], IW = p->in[2];
+    const int32_t OW = p->out[2];
     const int32_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+    const int32_t SW = p->stride[2], DW = p->dilation[2];
     const size_t in_plane = (size_t)ID * IH * IW;
     const size_t k_size = (size_t)KD * KH * KW;
     int32_t n, co, od, oh, ow, ci, kd, kh, kw;
@@ -39,32 +42,39 @@ void tml_conv_f32(const void *params, const void *const *in, void *const *out, v
                 tml_nn_window(d0, KD, p->dilation[0], ID, &kd0, &kd1);
                 for (oh = 0; oh < p->out[1]; oh++) {
                     const int32_t h0 = oh * p->stride[1] - p->pad[1];
+                    float *yr = y + ((((size_t)n * p->c_out + co) * p->out[0] + od) * p->out[1] +
+                                     oh) * OW; /* (OW) */
                     int32_t kh0, kh1;
                     tml_nn_window(h0, KH, p->dilation[1], IH, &kh0, &kh1);
-                    for (ow = 0; ow < p->out[2]; ow++) {
-                        const int32_t w0 = ow * p->stride[2] - p->pad[2];
-                        int32_t kw0, kw1;
-                        float acc = b ? b[co] : 0.0f;
-                        tml_nn_window(w0, KW, p->dilation[2], IW, &kw0, &kw1);
-                        /* only taps inside X: padding contributes zeros */
-                        for (ci = 0; ci < cin_g; ci++) {
-                            const float *xc = xg + (size_t)ci * in_plane;
-                            const float *wk = wc + (size_t)ci * k_size;
-                            for (kd = kd0; kd < kd1; kd++) {
-                                const int32_t id = d0 + kd * p->dilation[0];
-                                for (kh = kh0; kh < kh1; kh++) {
-                                    const int32_t ih = h0 + kh * p->dilation[1];
-                                    const float *xr = xc + ((size_t)id * IH + ih) * IW;
-                                    const float *wr = wk + ((size_t)kd * KH + kh) * KW;
-                                    for (kw = kw0; kw < kw1; kw++)
-                                        acc += xr[w0 + kw * p->dilation[2]] * wr[kw];
+                    for (ow = 0; ow < OW; ow++)
+                        yr[ow] = b ? b[co] : 0.0f;
+                    /* A whole output row at a time: for each tap (ci, kd, kh, kw) add x * w to
+                     * the outputs whose window holds that tap inside X (padding adds nothing).
+                     * Each output still sums bias, then taps in (ci, kd, kh, kw) order. */
+                    for (ci = 0; ci < cin_g; ci++) {
+                        const float *xc = xg + (size_t)ci * in_plane;
+                        const float *wk = wc + (size_t)ci * k_size;
+                        for (kd = kd0; kd < kd1; kd++) {
+                            const int32_t id = d0 + kd * p->dilation[0];
+                            for (kh = kh0; kh < kh1; kh++) {
+                                const int32_t ih = h0 + kh * p->dilation[1];
+                                const float *xr = xc + ((size_t)id * IH + ih) * IW; /* (IW) */
+                                const float *wr = wk + ((size_t)kd * KH + kh) * KW; /* (KW) */
+                                for (kw = 0; kw < KW; kw++) {
+                                    /* outputs ow whose tap kw reads xr[ow*SW + c] in bounds */
+                                    const int32_t c = kw * DW - p->pad[2];
+                                    const float wv = wr[kw];
+                                    int32_t o0, o1;
+                                    tml_nn_window(c, OW, SW, IW, &o0, &o1);
+                                    for (ow = o0; ow < o1; ow++)
+                                        yr[ow] += xr[ow * SW + c] * wv;
                                 }
                             }
                         }
-                        y[((((size_t)n * p->c_out + co) * p->out[0] + od) * p->out[1] + oh) *
-                              p->out[2] +
-                          ow] = tml_act_f32(p->act, p->act_a, p->act_b, acc);
                     }
+                    if (p->act)
+                        for (ow = 0; ow < OW; ow++)
+                            yr[ow] = tml_act_f32(p->act, p->act_a, p->act_b, yr[ow]);
                 }
             }
         }

@@ -10,7 +10,7 @@ void tml_copy(const void *params, const void *const *in, void *const *out, void 
 {
     const tml_copy_params *p = (const tml_copy_params *)params;
     (void)scratch;
-    if (out[0] != in[0])
+    if (p->bytes && out[0] != in[0])
         memmove(out[0], in[0], p->bytes);
 }
 

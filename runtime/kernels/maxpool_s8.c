@@ -1,60 +1,93 @@
 /*
- * maxpool_s8.c - tml_maxpool_s8: TFLite's int8 MAX_POOL_2D: the largest in-bounds tap, clamped
- * to the fused activation's range, NCHW. Input and output share scale and zero point (TFLite
- * requires it), so no requantization.
+ * maxpool_s8.c - tml_maxpool_s8: int8 max pooling over (D, H, W) windows, 1-D/2-D/3-D,
+ * strided, dilated, padded (ONNX MaxPool on int8, TFLite int8 MAX_POOL_2D), with the
+ * optional int64 Indices output.
+ *
+ * The maximum of quantized values is the quantized maximum when input and output share
+ * scale and zero point (the compiler checks that), so this is maxpool_f32 on int8_t with no
+ * arithmetic at all. Padding never wins; a window entirely in padding (only with hostile
+ * pads) yields INT8_MIN. No fused activation: it would need the output's zero point.
  */
-#include "tml/fixedpoint.h"
 #include "tml/kernels.h"
 #include "tml/nn_check.h"
 
 void tml_maxpool_s8(const void *params, const void *const *in, void *const *out, void *scratch)
 {
-    const tml_pool_s8_params *p = (const tml_pool_s8_params *)params;
-    const int8_t *x = (const int8_t *)in[0]; /* (n, c, IH, IW) */
-    int8_t *y = (int8_t *)out[0];            /* (n, c, OH, OW) */
-    const int32_t IH = p->in[0], IW = p->in[1];
-    int32_t pl, oh, ow, kh, kw;
-    size_t o = 0;
+    const tml_pool_params *p = (const tml_pool_params *)params;
+    const int8_t *x = (const int8_t *)in[0];                /* (N, C, D, H, W) */
+    int8_t *y = (int8_t *)out[0];                           /* (N, C, OD, OH, OW) */
+    int64_t *idx = p->with_indices ? (int64_t *)out[1] : 0; /* (N, C, OD, OH, OW) */
+    const int32_t ID = p->in[0], IH = p->in[1], IW = p->in[2];
+    const size_t in_plane = (size_t)ID * IH * IW;
+    size_t nc, o = 0;
+    int32_t od, oh, ow, kd, kh, kw;
     (void)scratch;
-    for (pl = 0; pl < p->n * p->c; pl++) {
-        const int8_t *xp = x + (size_t)pl * IH * IW;
-        for (oh = 0; oh < p->out[0]; oh++) {
-            const int32_t h0 = oh * p->stride[0] - p->pad[0];
-            int32_t kh0, kh1;
-            tml_nn_window(h0, p->kernel[0], 1, IH, &kh0, &kh1);
-            for (ow = 0; ow < p->out[1]; ow++, o++) {
-                const int32_t w0 = ow * p->stride[1] - p->pad[1];
-                int32_t kw0, kw1;
-                int32_t acc = -128;
-                tml_nn_window(w0, p->kernel[1], 1, IW, &kw0, &kw1);
-                for (kh = kh0; kh < kh1; kh++)
-                    for (kw = kw0; kw < kw1; kw++) {
-                        const int32_t v = xp[(size_t)(h0 + kh) * IW + (w0 + kw)];
-                        acc = v > acc ? v : acc;
+
+    for (nc = 0; nc < (size_t)p->n * p->c; nc++) {
+        const int8_t *xc = x + nc * in_plane;
+        for (od = 0; od < p->out[0]; od++)
+            for (oh = 0; oh < p->out[1]; oh++)
+                for (ow = 0; ow < p->out[2]; ow++, o++) {
+                    const int32_t d0 = od * p->stride[0] - p->pad[0];
+                    const int32_t h0 = oh * p->stride[1] - p->pad[1];
+                    const int32_t w0 = ow * p->stride[2] - p->pad[2];
+                    int32_t kd0, kd1, kh0, kh1, kw0, kw1;
+                    int8_t best = INT8_MIN;
+                    size_t best_at = 0; /* (d, h, w) offset of the max within the channel */
+                    int found = 0;
+                    tml_nn_window(d0, p->kernel[0], p->dilation[0], ID, &kd0, &kd1);
+                    tml_nn_window(h0, p->kernel[1], p->dilation[1], IH, &kh0, &kh1);
+                    tml_nn_window(w0, p->kernel[2], p->dilation[2], IW, &kw0, &kw1);
+                    for (kd = kd0; kd < kd1; kd++) {
+                        const int32_t id = d0 + kd * p->dilation[0];
+                        for (kh = kh0; kh < kh1; kh++) {
+                            const int32_t ih = h0 + kh * p->dilation[1];
+                            for (kw = kw0; kw < kw1; kw++) {
+                                const int32_t iw = w0 + kw * p->dilation[2];
+                                const size_t at = ((size_t)id * IH + ih) * IW + iw;
+                                if (!found || xc[at] > best) {
+                                    best = xc[at];
+                                    best_at = p->storage_order
+                                                  ? (size_t)id + (size_t)ih * ID + (size_t)iw * ID * IH
+                                                  : at;
+                                    found = 1;
+                                }
+                            }
+                        }
                     }
-                y[o] = (int8_t)tml_fx_clamp(acc, p->act_min, p->act_max);
-            }
-        }
+                    y[o] = best;
+                    if (idx)
+                        idx[o] = (int64_t)(nc * in_plane + best_at);
+                }
     }
 }
 
 tml_status tml_maxpool_s8_check(const void *params, uint32_t params_size,
-                                 const uint32_t *in_bytes, int n_in, const uint32_t *out_bytes,
-                                 int n_out, uint32_t scratch_bytes)
+                                const uint32_t *in_bytes, int n_in, const uint32_t *out_bytes,
+                                int n_out, uint32_t scratch_bytes)
 {
-    const tml_pool_s8_params *p = (const tml_pool_s8_params *)params;
-    uint64_t planes;
+    const tml_pool_params *p = (const tml_pool_params *)params;
+    uint64_t nc, in_plane = 1, out_plane = 1;
     int i;
     (void)scratch_bytes;
-    if (params_size != sizeof(*p) || n_in != 1 || n_out != 1 || !tml_nn_in_range(p->n, 1) ||
-        !tml_nn_in_range(p->c, 1) || p->act_min > p->act_max)
+    if (params_size != sizeof(*p) || n_in != 1 || p->act != 0)
         return TML_ERR_FORMAT;
-    for (i = 0; i < 2; i++)
-        if (!tml_nn_axis_ok(p->in[i], p->out[i], p->kernel[i], p->stride[i], p->pad[i], 1))
+    if ((p->with_indices != 0 && p->with_indices != 1) || n_out != 1 + p->with_indices ||
+        (p->storage_order != 0 && p->storage_order != 1))
+        return TML_ERR_FORMAT;
+    if (!tml_nn_in_range(p->n, 1) || !tml_nn_in_range(p->c, 1))
+        return TML_ERR_FORMAT;
+    for (i = 0; i < 3; i++) {
+        if (!tml_nn_axis_ok(p->in[i], p->out[i], p->kernel[i], p->stride[i], p->pad[i],
+                            p->dilation[i]))
             return TML_ERR_FORMAT;
-    planes = tml_nn_mul((uint64_t)p->n, (uint64_t)p->c);
-    if (tml_nn_mul(planes, tml_nn_mul((uint64_t)p->in[0], (uint64_t)p->in[1])) > in_bytes[0] ||
-        tml_nn_mul(planes, tml_nn_mul((uint64_t)p->out[0], (uint64_t)p->out[1])) > out_bytes[0])
+        in_plane = tml_nn_mul(in_plane, (uint64_t)p->in[i]);
+        out_plane = tml_nn_mul(out_plane, (uint64_t)p->out[i]);
+    }
+    nc = tml_nn_mul((uint64_t)p->n, (uint64_t)p->c);
+    if (tml_nn_mul(nc, in_plane) > in_bytes[0] || tml_nn_mul(nc, out_plane) > out_bytes[0])
+        return TML_ERR_FORMAT;
+    if (p->with_indices && tml_nn_mul(tml_nn_mul(nc, out_plane), 8) > out_bytes[1])
         return TML_ERR_FORMAT;
     return TML_OK;
 }

@@ -84,8 +84,9 @@ tml_status tml_pad_x_check(const void *params, uint32_t params_size, const uint3
         return TML_ERR_FORMAT;
     for (a = 0; a < p->rank; a++) {
         int64_t d = (int64_t)p->in_dims[a] + p->pad_begin[a] + p->pad_end[a];
-        int64_t kept = (int64_t)p->in_dims[a] - (p->pad_begin[a] < 0 ? -(int64_t)p->pad_begin[a] : 0) -
-                       (p->pad_end[a] < 0 ? -(int64_t)p->pad_end[a] : 0);
+        int64_t cut_b = p->pad_begin[a] < 0 ? -(int64_t)p->pad_begin[a] : 0;
+        int64_t cut_e = p->pad_end[a] < 0 ? -(int64_t)p->pad_end[a] : 0;
+        int64_t kept = (int64_t)p->in_dims[a] - cut_b - cut_e;
         if (d < 0 || d > 0x7fffffff || p->in_dims[a] > 0x7fffffff)
             return TML_ERR_FORMAT;
         if (kept < 0 && d > 0)

@@ -23,7 +23,7 @@ static const tml_kernel_info kernel_table[TML_K_COUNT] = {
 
 const tml_kernel_info *tml_kernel_get_info(tml_kernel_id id)
 {
-    if ((int)id < 0 || id >= TML_K_COUNT)
+    if ((unsigned)id >= (unsigned)TML_K_COUNT)
         return 0;
     return &kernel_table[id];
 }

@@ -4,11 +4,11 @@
  *
  * For each axis the source index of output coordinate x is computed as ONNX's reference does:
  * x_ori from the coordinate transformation (half_pixel, half_pixel_symmetric,
- * pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn), then rounded by the nearest mode and clamped
- * to [0, in_dim - 1]. The arithmetic is in double, deliberately: the reference computes in
- * float64 and the rounding modes make ties (x_ori = k + 0.5) matter, so float32 math would
- * pick the other neighbour on some outputs. Source indices are recomputed per element; a
- * reference kernel, not a fast one.
+ * pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn), then rounded by the
+ * nearest mode and clamped to [0, in_dim - 1]. The arithmetic is in double, deliberately: the
+ * reference computes in float64 and the rounding modes make ties (x_ori = k + 0.5) matter, so
+ * float32 math would pick the other neighbour on some outputs. Source indices are recomputed
+ * per element; a reference kernel, not a fast one.
  *
  *   in[0]  (in_dims)
  *   out[0] (out_dims)

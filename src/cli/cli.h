@@ -12,6 +12,7 @@ int cmd_compile(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_conformance(int argc, char **argv);
+int cmd_device(int argc, char **argv);
 
 /* True if argv[i] is -h or --help. */
 bool cli_is_help(const char *arg);

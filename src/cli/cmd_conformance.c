@@ -561,6 +561,8 @@ int cmd_conformance(int argc, char **argv)
             return 0;
         } else if ((!strcmp(a, "-j") || !strcmp(a, "--jobs")) && i + 1 < argc) {
             jobs = atoi(argv[++i]);
+        } else if (!strncmp(a, "-j", 2) && a[2] >= '0' && a[2] <= '9') {
+            jobs = atoi(a + 2);
         } else if (!strcmp(a, "--no-c")) {
             o.use_c = false;
         } else if (!strcmp(a, "--keep") && i + 1 < argc) {

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"devices", tml_client_main, "list the devices registered with a service"},
     {"models", tml_client_main, "list, push or delete models on a service"},
     {"deploy", tml_client_main, "deploy a model to a device or to all devices"},
+    {"device", cmd_device, "run a device: LwM2M client, model updates, POST /infer"},
 };
 
 bool cli_is_help(const char *arg)

@@ -240,7 +240,11 @@ static void step_title(const tml_plan *p, int s, char *out, size_t outsz)
         const tml_node *n = &p->graph->nodes[st->node];
         const tml_op_info *oi = tml_op_get_info(n->op);
         const char *op = oi ? (oi->onnx_name ? oi->onnx_name : oi->name) : "?";
-        snprintf(out, outsz, ", node '%s' (%s)", comment_safe(n->name, name, sizeof(name)), op);
+        static const char *const acts[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh",
+                                           "HardSwish"};
+        int a = (int)n->act;
+        snprintf(out, outsz, ", node '%s' (%s%s%s)", comment_safe(n->name, name, sizeof(name)),
+                 op, a > 0 && a < 7 ? " + fused " : "", a > 0 && a < 7 ? acts[a] : "");
     }
 }
 
@@ -394,7 +398,8 @@ static void word_literal(tml_sb *b, uint32_t w)
  * struct's size), else -1. */
 static int step_fields(const tml_plan_step *st, tml_param_field *f)
 {
-    int n = tml_params_fields(kernel_params_type[st->kernel], f, MAX_PARAM_FIELDS), i;
+    int n = tml_params_fields_parse(kernel_params_type[st->kernel], f, MAX_PARAM_FIELDS);
+    int i;
     uint32_t words = 0;
     if (n <= 0)
         return -1;
@@ -519,6 +524,8 @@ static void emit_header(tml_sb *b, const tml_plan *p, const char *pre, const cha
                      " * Use:   fill %s_input(i), call %s_run(), read %s_output(i).\n */\n",
                   pre, pre, pre);
     tml_sb_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n", PRE, PRE);
+    tml_sb_printf(b, "/* model identity: SHA-256 of the model package of this plan */\n"
+                     "#define %s_MODEL_HASH \"sha256:%s\"\n", PRE, hash_hex);
     tml_sb_printf(b, "#define %s_ARENA_BYTES %luu\n#define %s_NUM_INPUTS %d\n"
                      "#define %s_NUM_OUTPUTS %d\n\n",
                   PRE, (unsigned long)p->arena_size, PRE, p->n_inputs, PRE, p->n_outputs);

@@ -51,6 +51,9 @@ static tml_status plan_validate(const tml_plan *p, char *err, size_t errsz)
         p->n_inputs > (int)TML_PKG_MAX_IO || p->n_outputs > (int)TML_PKG_MAX_IO)
         return pkg_errorf(err, errsz, TML_ERR_ARG, "plan: bad counts (%d inputs, %d outputs)",
                           p->n_inputs, p->n_outputs);
+    if ((p->n_tensors && !p->tensors) || (p->n_steps && !p->steps) ||
+        (p->weights_size && !p->weights))
+        return pkg_errorf(err, errsz, TML_ERR_ARG, "plan: missing tensors, steps or weights");
     for (i = 0; i < p->n_tensors; i++) {
         const tml_plan_tensor *t = &p->tensors[i];
         size_t es = tml_dtype_size(t->dtype);

@@ -140,7 +140,7 @@ static bool parse_declarator(char *d, tml_field_type type, tml_param_field *f)
     return true;
 }
 
-int tml_params_fields(const char *type_name, tml_param_field *out, int max)
+int tml_params_fields_parse(const char *type_name, tml_param_field *out, int max)
 {
     const tml_embedded_file *f;
     size_t tl = strlen(type_name);

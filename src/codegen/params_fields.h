@@ -27,6 +27,6 @@ typedef struct {
 } tml_param_field;
 
 /* Parses struct type_name; returns the number of fields (<= max), or -1 if it cannot. */
-int tml_params_fields(const char *type_name, tml_param_field *out, int max);
+int tml_params_fields_parse(const char *type_name, tml_param_field *out, int max);
 
 #endif

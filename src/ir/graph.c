@@ -209,6 +209,8 @@ int64_t tml_tensor_numel(const tml_tensor *t)
     for (i = 0; i < t->rank; i++) {
         if (t->dims[i] < 0)
             return -1;
+        if (t->dims[i] != 0 && n > INT64_MAX / 16 / t->dims[i])
+            return -1; /* absurd (hostile) shapes count as unknown, never overflow */
         n *= t->dims[i];
     }
     return n;

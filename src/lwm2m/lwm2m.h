@@ -64,6 +64,9 @@ typedef struct {
     bool has_endpoint, has_lifetime, has_version, has_binding;
 } tml_lwm2m_reg_params;
 
+/* Whether s is a valid endpoint name (1-127 printable ASCII, none of & ? / " \\ < > ; , %). */
+bool tml_lwm2m_endpoint_valid(const char *s);
+
 #define TML_LWM2M_DEFAULT_LIFETIME 86400 /* LwM2M's default when lt is absent */
 
 /* Parses "ep=dev1&lt=60&lwm2m=1.1&b=U" (the Uri-Query options joined with '&'). For a

@@ -46,6 +46,15 @@ static bool ep_char_ok(char c)
     return c > 0x20 && c < 0x7f && !strchr("&?/\"\\<>;,%", c);
 }
 
+bool tml_lwm2m_endpoint_valid(const char *s)
+{
+    size_t i;
+    for (i = 0; s[i]; i++)
+        if (i >= 127 || !ep_char_ok(s[i]))
+            return false;
+    return i > 0;
+}
+
 tml_status tml_lwm2m_parse_query(const char *q, size_t len, bool update, tml_lwm2m_reg_params *o,
                                  char *err, size_t errsz)
 {

@@ -32,6 +32,7 @@ static tml_status need_input(tml_graph *g, int node, int i, const char *what, tm
 {
     tml_tensor *t = tml_node_input(g, &g->nodes[node], i);
     int a;
+    *out = NULL;
     if (!t)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "missing input '%s'", what);
     if (t->rank < 0)
@@ -121,11 +122,48 @@ static int out_tensor(tml_graph *g, int node, int i)
     return i < n->n_out ? n->out[i] : -1;
 }
 
-static void set_out(tml_graph *g, int node, int i, tml_dtype dt, int rank, const int64_t *dims)
+/* Sets output i's shape (if the output is present; -1 = unknown dim). Refuses shapes of
+ * more than 2^31 - 1 elements: kernels count elements and bytes in 32 bits, and no MCU
+ * holds more. */
+static tml_status set_out(tml_graph *g, int node, int i, tml_dtype dt, int rank,
+                          const int64_t *dims)
 {
-    int t = out_tensor(g, node, i);
-    if (t >= 0)
+    int t = out_tensor(g, node, i), a;
+    int64_t n = 1;
+    for (a = 0; a < rank; a++) {
+        if (dims[a] < -1 || dims[a] > 0x7fffffff)
+            return tml_node_errorf(g, node, TML_ERR_SHAPE, "output %d dim %d = %lld is invalid",
+                                   i, a, (long long)dims[a]);
+        if (dims[a] == -1) /* unknown (views pass dynamic dims through) */
+            continue;
+        if (n != 0 && dims[a] > 0x7fffffff / n) {
+            n = -1;
+            break;
+        }
+        n *= dims[a];
+    }
+    if (n < 0) {
+        for (a = 0; a < rank; a++) /* a zero dim anywhere still makes it empty */
+            if (dims[a] == 0)
+                n = 0;
+        if (n < 0)
+            return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                   "output %d has more than 2^31 elements", i);
+    }
+    if (t >= 0) {
+        const tml_node *nd = &g->nodes[node];
+        const tml_tensor *x = tml_node_input(g, nd, 0);
+        tml_op op = nd->op;
         tml_tensor_set_shape(&g->tensors[t], dt, rank, dims);
+        /* ops that keep the meaning of every axis keep an NHWC layout mark */
+        if (x && x->rank == rank &&
+            (op == TML_OP_IDENTITY || op == TML_OP_DROPOUT || op == TML_OP_PAD ||
+             op == TML_OP_SLICE || op == TML_OP_CAST || op == TML_OP_RESIZE ||
+             op == TML_OP_UPSAMPLE || op == TML_OP_CONCAT || op == TML_OP_DEPTH_TO_SPACE ||
+             op == TML_OP_SPACE_TO_DEPTH))
+            g->tensors[t].layout = x->layout;
+    }
+    return TML_OK;
 }
 
 /* A view: output 0 is input 0's bytes under a new shape. */
@@ -208,7 +246,7 @@ tml_status tml_shape_reshape(tml_graph *g, int node)
             infer = i;
             continue;
         }
-        if (d < -1)
+        if (d < -1 || d > 0x7fffffff)
             return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'shape' has invalid dim %lld",
                                    (long long)d);
         if (d == 0 && !allowzero) {
@@ -235,8 +273,7 @@ tml_status tml_shape_reshape(tml_graph *g, int node)
         return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                "input 'shape' gives %lld elements, input 'data' has %lld",
                                (long long)known, (long long)total);
-    set_out(g, node, 0, x->dtype, cnt, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, cnt, dims);
 }
 
 tml_status tml_lower_reshape(tml_graph *g, int node, tml_step_desc *step)
@@ -261,8 +298,7 @@ tml_status tml_shape_flatten(tml_graph *g, int node)
     a = (int)(axis < 0 ? axis + x->rank : axis);
     for (i = 0; i < x->rank; i++)
         dims[i < a ? 0 : 1] *= x->dims[i];
-    set_out(g, node, 0, x->dtype, 2, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, 2, dims);
 }
 
 tml_status tml_lower_flatten(tml_graph *g, int node, tml_step_desc *step)
@@ -316,8 +352,7 @@ tml_status tml_shape_squeeze(tml_graph *g, int node)
     for (i = 0; i < x->rank; i++)
         if (!drop[i])
             dims[r++] = x->dims[i];
-    set_out(g, node, 0, x->dtype, r, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, r, dims);
 }
 
 tml_status tml_lower_squeeze(tml_graph *g, int node, tml_step_desc *step)
@@ -353,8 +388,7 @@ tml_status tml_shape_unsqueeze(tml_graph *g, int node)
     }
     for (i = 0; i < r; i++)
         dims[i] = ins[i] ? 1 : x->dims[k++];
-    set_out(g, node, 0, x->dtype, r, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, r, dims);
 }
 
 tml_status tml_lower_unsqueeze(tml_graph *g, int node, tml_step_desc *step)
@@ -369,8 +403,7 @@ tml_status tml_shape_identity(tml_graph *g, int node)
     tml_tensor *x = tml_node_input(g, &g->nodes[node], 0);
     if (!x)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "missing input 'input'");
-    set_out(g, node, 0, x->dtype, x->rank, x->dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, x->rank, x->dims);
 }
 
 tml_status tml_lower_identity(tml_graph *g, int node, tml_step_desc *step)
@@ -406,11 +439,12 @@ tml_status tml_shape_dropout(tml_graph *g, int node)
                                        "(inference only)", (double)ratio);
         }
     }
-    set_out(g, node, 0, x->dtype, x->rank, x->dims);
+    st = set_out(g, node, 0, x->dtype, x->rank, x->dims);
+    if (st)
+        return st;
     /* mask: bool from opset 10, the input's type before */
-    set_out(g, node, 1, g->opset > 0 && g->opset < 10 ? x->dtype : TML_DT_BOOL, x->rank,
-            x->dims);
-    return TML_OK;
+    return set_out(g, node, 1, g->opset > 0 && g->opset < 10 ? x->dtype : TML_DT_BOOL,
+                   x->rank, x->dims);
 }
 
 tml_status tml_lower_dropout(tml_graph *g, int node, tml_step_desc *step)
@@ -485,8 +519,7 @@ tml_status tml_shape_transpose(tml_graph *g, int node)
         return st;
     for (i = 0; i < x->rank; i++)
         dims[i] = x->dims[perm[i]];
-    set_out(g, node, 0, x->dtype, x->rank, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, x->rank, dims);
 }
 
 tml_status tml_lower_transpose(tml_graph *g, int node, tml_step_desc *step)
@@ -562,8 +595,7 @@ tml_status tml_shape_concat(tml_graph *g, int node)
             return tml_node_errorf(g, node, TML_ERR_SHAPE, "concatenated axis %d is too large",
                                    axis);
     }
-    set_out(g, node, 0, x0->dtype, x0->rank, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x0->dtype, x0->rank, dims);
 }
 
 tml_status tml_lower_concat(tml_graph *g, int node, tml_step_desc *step)
@@ -686,11 +718,15 @@ static tml_status pad_resolve(tml_graph *g, int node, const tml_tensor *x, pad_s
         ps->end[axes[i]] = pads[na + i];
     }
     for (i = 0; i < r; i++) {
-        int64_t d = x->dims[i] + ps->begin[i] + ps->end[i];
-        int64_t kept = x->dims[i] - (ps->begin[i] < 0 ? -ps->begin[i] : 0) -
-                       (ps->end[i] < 0 ? -ps->end[i] : 0);
-        if (ps->begin[i] > 0x7fffffff || ps->end[i] > 0x7fffffff || d < 0 || d > 0x7fffffff ||
-            (kept < 0 && d > 0))
+        int64_t d = 0, kept = 0;
+        int bad = ps->begin[i] > 0x7fffffff || ps->end[i] > 0x7fffffff ||
+                  ps->begin[i] < -0x7fffffff || ps->end[i] < -0x7fffffff;
+        if (!bad) { /* all terms within 32 bits: no overflow below */
+            d = x->dims[i] + ps->begin[i] + ps->end[i];
+            kept = x->dims[i] - (ps->begin[i] < 0 ? -ps->begin[i] : 0) -
+                   (ps->end[i] < 0 ? -ps->end[i] : 0);
+        }
+        if (bad || d < 0 || d > 0x7fffffff || (kept < 0 && d > 0))
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                    "pads %lld, %lld on axis %d of size %lld are invalid",
                                    (long long)ps->begin[i], (long long)ps->end[i], i,
@@ -715,8 +751,7 @@ tml_status tml_shape_pad(tml_graph *g, int node)
         return st;
     for (i = 0; i < x->rank; i++)
         dims[i] = x->dims[i] + ps.begin[i] + ps.end[i];
-    set_out(g, node, 0, x->dtype, x->rank, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, x->rank, dims);
 }
 
 tml_status tml_lower_pad(tml_graph *g, int node, tml_step_desc *step)
@@ -822,7 +857,13 @@ static tml_status slice_resolve(tml_graph *g, int node, const tml_tensor *x, sli
             s += d;
         if (e < 0)
             e += d;
-        if (k > 0) {
+        if (k > d) /* a step of the axis length or more takes one element at most */
+            k = d > 0 ? d : 1;
+        if (k < -d)
+            k = d > 0 ? -d : -1;
+        if (d == 0) {
+            len = 0; /* nothing to slice (the negative-step clamps below assume d >= 1) */
+        } else if (k > 0) {
             s = s < 0 ? 0 : (s > d ? d : s);
             e = e < 0 ? 0 : (e > d ? d : e);
             len = e > s ? (e - s - 1) / k + 1 : 0;
@@ -851,8 +892,7 @@ tml_status tml_shape_slice(tml_graph *g, int node)
         st = slice_resolve(g, node, x, &ss);
     if (st)
         return st;
-    set_out(g, node, 0, x->dtype, x->rank, ss.len);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, x->rank, ss.len);
 }
 
 tml_status tml_lower_slice(tml_graph *g, int node, tml_step_desc *step)
@@ -934,8 +974,7 @@ tml_status tml_shape_gather(tml_graph *g, int node)
         dims[r++] = ix->dims[i];
     for (i = axis + 1; i < x->rank; i++)
         dims[r++] = x->dims[i];
-    set_out(g, node, 0, x->dtype, r, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, r, dims);
 }
 
 tml_status tml_lower_gather(tml_graph *g, int node, tml_step_desc *step)
@@ -1027,8 +1066,7 @@ tml_status tml_shape_cast(tml_graph *g, int node)
     if (!cast_supported(to))
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "unsupported dtype '%s'",
                                onnx_dtype_name(to));
-    set_out(g, node, 0, (tml_dtype)to, x->rank, x->dims);
-    return TML_OK;
+    return set_out(g, node, 0, (tml_dtype)to, x->rank, x->dims);
 }
 
 tml_status tml_lower_cast(tml_graph *g, int node, tml_step_desc *step)
@@ -1081,8 +1119,7 @@ tml_status tml_shape_shape(tml_graph *g, int node)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'data' has unknown rank");
     shape_range(n, x->rank, &s, &e);
     len = e - s;
-    set_out(g, node, 0, TML_DT_S64, 1, &len);
-    return TML_OK;
+    return set_out(g, node, 0, TML_DT_S64, 1, &len);
 }
 
 tml_status tml_lower_shape(tml_graph *g, int node, tml_step_desc *step)
@@ -1173,8 +1210,7 @@ tml_status tml_shape_constant(tml_graph *g, int node)
     if (t < 0)
         return g->err_status ? g->err_status : TML_ERR;
     c = &g->tensors[t];
-    set_out(g, node, 0, c->dtype, c->rank, c->dims);
-    return TML_OK;
+    return set_out(g, node, 0, c->dtype, c->rank, c->dims);
 }
 
 tml_status tml_lower_constant(tml_graph *g, int node, tml_step_desc *step)
@@ -1394,8 +1430,7 @@ static tml_status shape_resize_like(tml_graph *g, int node)
         return st;
     for (i = 0; i < x->rank; i++)
         dims[i] = p.out_dims[i];
-    set_out(g, node, 0, x->dtype, x->rank, dims);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, x->rank, dims);
 }
 
 static tml_status lower_resize_like(tml_graph *g, int node, tml_step_desc *step)
@@ -1453,19 +1488,23 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
 {
     const tml_node *n = &g->nodes[node];
     int64_t b = tml_node_attr_int(n, "blocksize", 0), N, C, H, W;
-    int d2s = n->op == TML_OP_DEPTH_TO_SPACE;
+    int d2s = n->op == TML_OP_DEPTH_TO_SPACE, nhwc;
     tml_tensor *x;
     tml_status st = need_input(g, node, 0, "input", &x);
     if (st)
         return st;
     *px = x;
     if (x->rank != 4)
-        return tml_node_errorf(g, node, TML_ERR_SHAPE, "input must be 4-D NCHW, has rank %d",
+        return tml_node_errorf(g, node, TML_ERR_SHAPE, "input must be 4-D, has rank %d",
                                x->rank);
     if (b < 1 || b > 0xffff)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "attribute 'blocksize' %lld is invalid",
                                (long long)b);
-    N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    nhwc = x->layout == TML_LAYOUT_NHWC;
+    N = x->dims[0];
+    C = x->dims[nhwc ? 3 : 1];
+    H = x->dims[nhwc ? 1 : 2];
+    W = x->dims[nhwc ? 2 : 3];
     if (d2s && (H * b > 0x7fffffff || W * b > 0x7fffffff))
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "output of %lld x %lld by blocksize "
                                "%lld is too large", (long long)H, (long long)W, (long long)b);
@@ -1480,6 +1519,17 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                    "channels %lld not divisible by blocksize^2 = %lld",
                                    (long long)C, (long long)(b * b));
+        if (nhwc) { /* TFLite: (N, H, W, b, b, c) -> (N, H, b, W, b, c), DCR order */
+            int64_t v[6] = {N, H, W, b, b, c};
+            int q[6] = {0, 1, 3, 2, 4, 5};
+            if (crd)
+                return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                                       "mode 'CRD' with NHWC layout");
+            out_dims[0] = N, out_dims[1] = H * b, out_dims[2] = W * b, out_dims[3] = c;
+            memcpy(view, v, sizeof v);
+            memcpy(perm, q, sizeof q);
+            return TML_OK;
+        }
         out_dims[0] = N, out_dims[1] = c, out_dims[2] = H * b, out_dims[3] = W * b;
         if (crd) { /* (N, c, b, b, H, W) -> (N, c, H, b, W, b) */
             int64_t v[6] = {N, c, b, b, H, W};
@@ -1497,6 +1547,14 @@ static tml_status d2s_resolve(tml_graph *g, int node, tml_tensor **px, int64_t *
             return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                    "height %lld or width %lld not divisible by blocksize %lld",
                                    (long long)H, (long long)W, (long long)b);
+        if (nhwc) { /* TFLite: (N, H/b, b, W/b, b, C) -> (N, H/b, W/b, b, b, C) */
+            int64_t v[6] = {N, H / b, b, W / b, b, C};
+            int q[6] = {0, 1, 3, 2, 4, 5};
+            out_dims[0] = N, out_dims[1] = H / b, out_dims[2] = W / b, out_dims[3] = C * b * b;
+            memcpy(view, v, sizeof v);
+            memcpy(perm, q, sizeof q);
+            return TML_OK;
+        }
         out_dims[0] = N, out_dims[1] = C * b * b, out_dims[2] = H / b, out_dims[3] = W / b;
         { /* (N, C, H/b, b, W/b, b) -> (N, b, b, C, H/b, W/b) */
             int64_t v[6] = {N, C, H / b, b, W / b, b};
@@ -1516,8 +1574,7 @@ static tml_status shape_d2s_like(tml_graph *g, int node)
     tml_status st = d2s_resolve(g, node, &x, out, view, perm);
     if (st)
         return st;
-    set_out(g, node, 0, x->dtype, 4, out);
-    return TML_OK;
+    return set_out(g, node, 0, x->dtype, 4, out);
 }
 
 static tml_status lower_d2s_like(tml_graph *g, int node, tml_step_desc *step)

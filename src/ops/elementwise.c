@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "tml/qmath.h"
 
 /* ---- dtype sets ---- */
 
@@ -304,6 +305,96 @@ static tml_status shape_broadcast(tml_graph *g, int node, uint32_t allowed)
     return TML_OK;
 }
 
+/* Real value v in the integer domain of a per-tensor quantization, saturated to [lo, hi]. */
+static int32_t quantize_to(const tml_quant *q, double v, int32_t lo, int32_t hi)
+{
+    double r = (double)q->zero_point[0] + round(v / (double)q->scale[0]);
+    return r < (double)lo ? lo : r > (double)hi ? hi : (int32_t)r;
+}
+
+/*
+ * Quantized Add/Sub of int8 or int16 tensors (TFLite models): TFLite-Micro's parameters
+ * (CalculateOpDataAdd/Sub): left shift 20 (int8) or 15 (int16), inputs rescaled to twice the
+ * larger input scale, the sum or difference to the output scale. The fused activation becomes
+ * the quantized clamp range.
+ */
+static tml_status lower_qadd(tml_graph *g, int node, tml_step_desc *step)
+{
+    tml_node *n = &g->nodes[node];
+    tml_tensor *a, *b, *y;
+    tml_qadd_params *p;
+    const tml_quant *qa, *qb, *qy;
+    int32_t qmin, qmax;
+    double twice_max;
+    tml_status st;
+    if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &a)) ||
+        (st = get_input(g, node, 1, &b)))
+        return st;
+    if (a->dtype != y->dtype || b->dtype != y->dtype)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "mixed dtypes in quantized Add/Sub");
+    qa = a->quant;
+    qb = b->quant;
+    qy = y->quant;
+    if (!qa || !qb || !qy || qa->n != 1 || qb->n != 1 || qy->n != 1 ||
+        !(qa->scale[0] > 0.0f) || !(qb->scale[0] > 0.0f) || !(qy->scale[0] > 0.0f))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "quantized Add/Sub needs per-tensor quantization of '%s', '%s' "
+                               "and '%s'", a->name ? a->name : "?", b->name ? b->name : "?",
+                               y->name ? y->name : "?");
+    qmin = y->dtype == TML_DT_S8 ? INT8_MIN : INT16_MIN;
+    qmax = y->dtype == TML_DT_S8 ? INT8_MAX : INT16_MAX;
+    p = tml_graph_alloc(g, sizeof(*p));
+    if (!p)
+        return tml_node_errorf(g, node, TML_ERR_NOMEM, "out of memory");
+    p->rank = y->rank;
+    dims_to_u32(y->rank, y->dims, p->dims);
+    if ((st = bcast_strides(g, node, 0, y->rank, p->a_strides)) ||
+        (st = bcast_strides(g, node, 1, y->rank, p->b_strides)))
+        return st;
+    p->a_offset = -qa->zero_point[0];
+    p->b_offset = -qb->zero_point[0];
+    p->out_offset = qy->zero_point[0];
+    p->left_shift = y->dtype == TML_DT_S8 ? 20 : 15;
+    /* the factors in double, as TFLite-Micro's CalculateOpDataAdd/Sub */
+    twice_max = 2.0 * (double)(qa->scale[0] > qb->scale[0] ? qa->scale[0] : qb->scale[0]);
+    tml_q_quantize_multiplier((double)qa->scale[0] / twice_max, &p->a_multiplier, &p->a_shift);
+    tml_q_quantize_multiplier((double)qb->scale[0] / twice_max, &p->b_multiplier, &p->b_shift);
+    tml_q_quantize_multiplier(twice_max / ((double)(1 << p->left_shift) * (double)qy->scale[0]),
+                              &p->out_multiplier, &p->out_shift);
+    p->subtract = n->op == TML_OP_SUB;
+    if (p->out_shift > 0)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "output scale %g too small for the input scales",
+                               (double)qy->scale[0]);
+    switch (n->act) {
+    case TML_ACT_NONE: p->act_min = qmin; p->act_max = qmax; break;
+    case TML_ACT_RELU:
+        p->act_min = quantize_to(qy, 0.0, qmin, qmax);
+        p->act_max = qmax;
+        break;
+    case TML_ACT_CLIP:
+        p->act_min = quantize_to(qy, n->act_a, qmin, qmax);
+        p->act_max = quantize_to(qy, n->act_b, qmin, qmax);
+        break;
+    default:
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "fused activation %d on a quantized Add/Sub", (int)n->act);
+    }
+    step->kernel = y->dtype == TML_DT_S8 ? TML_K_QADD_S8 : TML_K_QADD_S16;
+    step->params = p;
+    step->params_size = sizeof(*p);
+    step->in[0] = n->in[0];
+    step->in[1] = n->in[1];
+    step->n_in = 2;
+    step->out[0] = n->out[0];
+    step->n_out = 1;
+    if (tml_tensor_numel(a) == tml_tensor_numel(y))
+        step->inplace_of = 0;
+    else if (tml_tensor_numel(b) == tml_tensor_numel(y))
+        step->inplace_of = 1;
+    return TML_OK;
+}
+
 static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
 {
     tml_node *n = &g->nodes[node];
@@ -311,8 +402,12 @@ static tml_status lower_broadcast(tml_graph *g, int node, tml_step_desc *step)
     tml_binary_params *p;
     int i;
     tml_status st;
-    if ((st = get_output(g, node, &y)) || (st = check_numel(g, node, y)) ||
-        (st = check_not_quantized(g, node, y)))
+    if ((st = get_output(g, node, &y)) || (st = check_numel(g, node, y)))
+        return st;
+    if ((n->op == TML_OP_ADD || n->op == TML_OP_SUB) && n->n_in == 2 && y->quant &&
+        (y->dtype == TML_DT_S8 || y->dtype == TML_DT_S16))
+        return lower_qadd(g, node, step);
+    if ((st = check_not_quantized(g, node, y)))
         return st;
     step->kernel = binary_kernel_of(y->dtype);
     if (step->kernel == TML_K_NONE)
@@ -492,7 +587,41 @@ static tml_status shape_unary(tml_graph *g, int node, uint32_t allowed)
     return TML_OK;
 }
 
-/* Lowers a unary op: float32 -> UNARY_F32 with (a, b); integers -> UNARY_<DT> with lo/hi. */
+/* Real value v in the int8 domain of quantization q (per tensor): zp + round(v / scale),
+ * saturated to [-128, 127]. */
+static int32_t quantize_s8(const tml_quant *q, double v)
+{
+    double r = (double)q->zero_point[0] + floor(v / (double)q->scale[0] + 0.5);
+    return r < -128.0 ? -128 : r > 127.0 ? 127 : (int32_t)r;
+}
+
+/*
+ * A quantized int8 Relu or Clip (TFLite RELU, RELU6, RELU_N1_TO_1) is a clamp in the integer
+ * domain when the output has the input's quantization: real bounds [a, b] become
+ * [q(a), q(b)]. Any other quantized unary op, or a requantizing one, is refused.
+ */
+static tml_status quant_clamp(tml_graph *g, int node, const tml_tensor *x, const tml_tensor *y,
+                              int *op, float a, float b, int32_t *lo, int32_t *hi)
+{
+    const tml_quant *qx = x->quant, *qy = y->quant;
+    if (x->dtype != TML_DT_S8 || (*op != TML_UNARY_RELU && *op != TML_UNARY_CLIP) || !qx ||
+        !qy || qx->n != 1 || qy->n != 1 || qx->scale[0] != qy->scale[0] ||
+        qx->zero_point[0] != qy->zero_point[0] || !(qx->scale[0] > 0.0f))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "quantized tensor '%s' needs a quantized kernel",
+                               x->name ? x->name : "?");
+    if (*op == TML_UNARY_RELU) {
+        a = 0.0f;
+        b = FLT_MAX;
+    }
+    *lo = quantize_s8(qx, a);
+    *hi = quantize_s8(qx, b);
+    *op = TML_UNARY_CLIP;
+    return TML_OK;
+}
+
+/* Lowers a unary op: float32 -> UNARY_F32 with (a, b); integers -> UNARY_<DT> with lo/hi;
+ * quantized int8 Relu/Clip -> UNARY_S8 clamping at the quantized bounds (a, b). */
 static tml_status lower_unary(tml_graph *g, int node, tml_step_desc *step, int op, float a,
                               float b, int32_t lo, int32_t hi)
 {
@@ -500,8 +629,10 @@ static tml_status lower_unary(tml_graph *g, int node, tml_step_desc *step, int o
     tml_tensor *x, *y;
     tml_status st;
     if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &x)) ||
-        (st = check_numel(g, node, x)) || (st = check_not_quantized(g, node, x)) ||
-        (st = check_not_quantized(g, node, y)))
+        (st = check_numel(g, node, x)))
+        return st;
+    if (x->dtype != TML_DT_F32 && (x->quant || y->quant) &&
+        (st = quant_clamp(g, node, x, y, &op, a, b, &lo, &hi)))
         return st;
     if (n->act != TML_ACT_NONE)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "fused activation not supported");
@@ -558,7 +689,6 @@ static tml_status lower_unary(tml_graph *g, int node, tml_step_desc *step, int o
 /* ONNX defaults: LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5; Elu alpha 1;
  * Selu alpha 1.67326..., gamma 1.05070... (float32 values of the spec's constants). */
 UNARY_HOOKS(relu, TML_UNARY_RELU, DTS_UNARY_INT, 0.0f, 0.0f)
-UNARY_HOOKS(leaky_relu, TML_UNARY_LEAKY_RELU, DTS_F32, tml_node_attr_float(n, "alpha", 0.01f), 0.0f)
 UNARY_HOOKS(sigmoid, TML_UNARY_SIGMOID, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(tanh, TML_UNARY_TANH, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(hard_sigmoid, TML_UNARY_HARD_SIGMOID, DTS_F32, tml_node_attr_float(n, "alpha", 0.2f),
@@ -573,6 +703,63 @@ UNARY_HOOKS(exp, TML_UNARY_EXP, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(sqrt, TML_UNARY_SQRT, DTS_F32, 0.0f, 0.0f)
 UNARY_HOOKS(neg, TML_UNARY_NEG, DTS_UNARY_INT, 0.0f, 0.0f)
 UNARY_HOOKS(abs, TML_UNARY_ABS, DTS_UNARY_INT, 0.0f, 0.0f)
+
+/* LeakyRelu: float32, or quantized int8/int16 (TFLite) through the qleaky kernels. */
+tml_status tml_shape_leaky_relu(tml_graph *g, int node)
+{
+    tml_tensor *x;
+    tml_status st = get_input(g, node, 0, &x);
+    if (st)
+        return st;
+    return shape_unary(g, node, x->quant ? DTS_F32 | DT(TML_DT_S8) | DT(TML_DT_S16) : DTS_F32);
+}
+
+tml_status tml_lower_leaky_relu(tml_graph *g, int node, tml_step_desc *step)
+{
+    tml_node *n = &g->nodes[node];
+    float alpha = tml_node_attr_float(n, "alpha", 0.01f);
+    tml_tensor *x, *y;
+    const tml_quant *qx, *qy;
+    tml_qleaky_params *p;
+    tml_status st;
+    if ((st = get_output(g, node, &y)) || (st = get_input(g, node, 0, &x)) ||
+        (st = check_numel(g, node, x)))
+        return st;
+    if (x->dtype == TML_DT_F32)
+        return lower_unary(g, node, step, TML_UNARY_LEAKY_RELU, alpha, 0.0f, 0, 0);
+    qx = x->quant;
+    qy = y->quant;
+    if (!qx || !qy || qx->n != 1 || qy->n != 1 || !(qx->scale[0] > 0.0f) ||
+        !(qy->scale[0] > 0.0f) || y->dtype != x->dtype ||
+        (x->dtype != TML_DT_S8 && x->dtype != TML_DT_S16))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "quantized tensor '%s' needs per-tensor quantization",
+                               x->name ? x->name : "?");
+    p = tml_graph_alloc(g, sizeof(*p));
+    if (!p)
+        return tml_node_errorf(g, node, TML_ERR_NOMEM, "out of memory");
+    p->n = (uint32_t)tml_tensor_numel(x);
+    p->in_zero_point = qx->zero_point[0];
+    p->out_zero_point = qy->zero_point[0];
+    /* TFLite-Micro computes both factors in float, then widens */
+    tml_q_quantize_multiplier((double)(qx->scale[0] * alpha / qy->scale[0]),
+                              &p->alpha_multiplier, &p->alpha_shift);
+    tml_q_quantize_multiplier((double)(qx->scale[0] / qy->scale[0]), &p->id_multiplier,
+                              &p->id_shift);
+    if (p->alpha_shift > 30 || p->id_shift > 30)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "output scale %g too small for input scale %g",
+                               (double)qy->scale[0], (double)qx->scale[0]);
+    step->kernel = x->dtype == TML_DT_S8 ? TML_K_QLEAKY_RELU_S8 : TML_K_QLEAKY_RELU_S16;
+    step->params = p;
+    step->params_size = sizeof(*p);
+    step->in[0] = n->in[0];
+    step->n_in = 1;
+    step->out[0] = n->out[0];
+    step->n_out = 1;
+    step->inplace_of = 0;
+    return TML_OK;
+}
 
 /* ---- Clip: bounds as attributes (opset < 11) or optional inputs ---- */
 
@@ -589,7 +776,7 @@ static tml_status clip_bound(tml_graph *g, int node, int i, int *has, double *fv
     *has = 0;
     if (!t)
         return TML_OK;
-    if (t->rank < 0 || t->dtype != x->dtype)
+    if (t->rank < 0 || (t->dtype != x->dtype && !(x->quant && t->dtype == TML_DT_F32)))
         return tml_node_errorf(g, node, TML_ERR_SHAPE,
                                "input '%s' (%s) has dtype '%s', input has '%s'",
                                t->name ? t->name : "?", what, tml_dtype_name(t->dtype),
@@ -697,6 +884,14 @@ tml_status tml_lower_clip(tml_graph *g, int node, tml_step_desc *step)
             return st;
         if (has_lo == 2 || has_hi == 2)
             return lower_clip_runtime(g, node, step, has_lo != 0, has_hi != 0);
+        if (x->quant && x->quant->n == 1) {
+            /* quantized x: integer bounds are quantized values; lower_unary wants reals */
+            const tml_quant *q = x->quant;
+            if (has_lo && tml_node_input(g, n, 1)->dtype != TML_DT_F32)
+                flo = (double)q->scale[0] * (double)(ilo - q->zero_point[0]);
+            if (has_hi && tml_node_input(g, n, 2)->dtype != TML_DT_F32)
+                fhi = (double)q->scale[0] * (double)(ihi - q->zero_point[0]);
+        }
     }
     /* attributes (opset < 11, or an importer of another format) where no input gave a bound */
     if (!has_lo && tml_node_attr(n, "min"))

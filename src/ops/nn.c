@@ -1,7 +1,7 @@
 /*
  * nn.c - shape and lowering hooks of the 'nn' op family: Conv, ConvTranspose, Gemm, MatMul,
  * MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Softmax,
- * LogSoftmax (float32).
+ * LogSoftmax (float32; MaxPool and GlobalMaxPool also int8/uint8).
  *
  * How it works: every spatial op (convolutions and pools) goes through one geometry helper,
  * `geom_build`, which reads kernel_shape/strides/dilations/pads/auto_pad/ceil_mode under their
@@ -37,6 +37,38 @@ static tml_status need_f32(tml_graph *g, int node, const tml_tensor *t, const ch
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "unsupported dtype '%s'",
                                tml_dtype_name(t->dtype));
     return TML_OK;
+}
+
+/*
+ * Max pooling also takes 8-bit integers (ONNX opset 12+, TFLite int8): the maximum of
+ * quantized values is the quantized maximum, so no requantization is needed as long as input
+ * and output share their quantization (TFLite guarantees it; checked here). A fused activation
+ * on 8-bit data would need the output's zero point and is refused.
+ */
+static tml_status need_max_dtype(tml_graph *g, int node, const tml_tensor *x)
+{
+    const tml_node *n = node_of(g, node);
+    const tml_tensor *y = tml_node_output(g, n, 0);
+    if (!x || x->rank < 0 || (x->dtype != TML_DT_S8 && x->dtype != TML_DT_U8))
+        return need_f32(g, node, x, "X");
+    if (n->act != TML_ACT_NONE)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "fused activation on a '%s' output is not supported",
+                               tml_dtype_name(x->dtype));
+    if (y && y->quant && x->quant &&
+        (y->quant->n != 1 || x->quant->n != 1 || y->quant->scale[0] != x->quant->scale[0] ||
+         y->quant->zero_point[0] != x->quant->zero_point[0]))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "output quantization differs from the input's");
+    return TML_OK;
+}
+
+/* The max-pool kernel for X's dtype. */
+static tml_kernel_id maxpool_kernel(const tml_tensor *x)
+{
+    return x->dtype == TML_DT_S8 ? TML_K_MAXPOOL_S8
+           : x->dtype == TML_DT_U8 ? TML_K_MAXPOOL_U8
+                                   : TML_K_MAXPOOL_F32;
 }
 
 /* Spatial ops are written for ONNX's channels-first layout; a TFLite NHWC activation must be
@@ -677,7 +709,8 @@ static tml_status pool_common(tml_graph *g, int node, geom *gm)
     const tml_node *n = node_of(g, node);
     tml_tensor *x = tml_node_input(g, n, 0);
     tml_status st;
-    if ((st = need_f32(g, node, x, "X")) || (st = need_nchw(g, node, x, "X")))
+    st = n->op == TML_OP_MAXPOOL ? need_max_dtype(g, node, x) : need_f32(g, node, x, "X");
+    if (st || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 3 || x->rank > 5)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -716,7 +749,7 @@ static tml_status pool_shape(tml_graph *g, int node)
         dims[2 + i] = gm.out[i];
     if (prod(dims, x->rank) > TML_NN_LIM)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "output has too many elements");
-    set_out(g, node, 0, TML_DT_F32, x->rank, dims);
+    set_out(g, node, 0, x->dtype, x->rank, dims);
     set_out(g, node, 1, TML_DT_S64, x->rank, dims); /* MaxPool Indices */
     return TML_OK;
 }
@@ -744,7 +777,7 @@ static tml_status pool_lower(tml_graph *g, int node, tml_step_desc *step)
     step->n_out = 1;
     step->out[0] = n->out[0];
     if (n->op == TML_OP_MAXPOOL) {
-        step->kernel = TML_K_MAXPOOL_F32;
+        step->kernel = maxpool_kernel(x);
         p->storage_order = (int32_t)tml_node_attr_int(n, "storage_order", 0);
         if (n->n_out > 1 && n->out[1] >= 0) {
             p->with_indices = 1;
@@ -752,8 +785,19 @@ static tml_status pool_lower(tml_graph *g, int node, tml_step_desc *step)
             step->out[1] = n->out[1];
         }
     } else {
+        int i;
         step->kernel = TML_K_AVGPOOL_F32;
         p->count_include_pad = (int32_t)tml_node_attr_int(n, "count_include_pad", 0);
+        /* ONNX (reference and conformance data): a ceil_mode window reaching past the end
+         * padding is padded further with zeros that count in the divisor; only the end half
+         * of that extra padding matters here (PyTorch and ORT count neither). */
+        for (i = 0; p->count_include_pad && i < 3; i++) {
+            int64_t reach = (int64_t)(p->out[i] - 1) * p->stride[i] +
+                            (int64_t)(p->kernel[i] - 1) * p->dilation[i] + 1;
+            int64_t extra = reach - p->in[i] - p->pad[i] - p->pad_end[i];
+            if (extra > 0)
+                p->pad_end[i] += (int32_t)(extra - extra / 2);
+        }
     }
     return TML_OK;
 }
@@ -775,7 +819,9 @@ static tml_status global_pool_common(tml_graph *g, int node, tml_tensor **xo)
 {
     tml_tensor *x = tml_node_input(g, node_of(g, node), 0);
     tml_status st;
-    if ((st = need_f32(g, node, x, "X")) || (st = need_nchw(g, node, x, "X")))
+    st = node_of(g, node)->op == TML_OP_GLOBAL_MAXPOOL ? need_max_dtype(g, node, x)
+                                                        : need_f32(g, node, x, "X");
+    if (st || (st = need_nchw(g, node, x, "X")))
         return st;
     if (x->rank < 2)
         return tml_node_errorf(g, node, TML_ERR_SHAPE, "input 'X' has rank %d, expected >= 2",
@@ -798,7 +844,7 @@ static tml_status global_pool_shape(tml_graph *g, int node)
         return st;
     for (i = 0; i < x->rank; i++)
         dims[i] = i < 2 ? x->dims[i] : 1;
-    set_out(g, node, 0, TML_DT_F32, x->rank, dims);
+    set_out(g, node, 0, x->dtype, x->rank, dims);
     return TML_OK;
 }
 
@@ -822,7 +868,7 @@ static tml_status global_pool_lower(tml_graph *g, int node, tml_step_desc *step,
     }
     p->in[2] = p->kernel[2] = (int32_t)prod(x->dims + 2, x->rank - 2);
     copy_act(n, &p->act, &p->act_a, &p->act_b);
-    step->kernel = is_max ? TML_K_MAXPOOL_F32 : TML_K_AVGPOOL_F32;
+    step->kernel = is_max ? maxpool_kernel(x) : TML_K_AVGPOOL_F32;
     step->params = p;
     step->params_size = sizeof *p;
     step->n_in = 1;

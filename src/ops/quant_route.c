@@ -1,6 +1,6 @@
 /*
  * quant_route.c - shape and lowering of int8 nodes of the nn and elementwise families (Conv
- * incl. depthwise, Gemm as TFLite's FULLY_CONNECTED, AveragePool, MaxPool, Softmax, Add, Mul)
+ * incl. depthwise, Gemm as TFLite's FULLY_CONNECTED, AveragePool, Softmax, Mul)
  * onto the TFLite-exact _s8 kernels. See quant_route.h for how nodes get here.
  *
  * How: quantization parameters are read from the tensors (tml_tensor.quant). The TFLite
@@ -75,8 +75,8 @@ bool tml_quant_routes(tml_graph *g, int node)
     const tml_node *n = node_of(g, node);
     const tml_tensor *x;
     switch (n->op) {
-    case TML_OP_CONV: case TML_OP_GEMM: case TML_OP_AVGPOOL: case TML_OP_MAXPOOL:
-    case TML_OP_SOFTMAX: case TML_OP_ADD: case TML_OP_MUL:
+    case TML_OP_CONV: case TML_OP_GEMM: case TML_OP_AVGPOOL: case TML_OP_SOFTMAX:
+    case TML_OP_MUL: /* int8 Add/Sub, MaxPool: their families' own hooks */
         break;
     default:
         return false;
@@ -409,9 +409,9 @@ static tml_status softmax_q(tml_graph *g, int node, tml_softmax_s8_params *p)
     return TML_OK;
 }
 
-/* ---- Add, Mul ---- */
+/* ---- Mul ---- */
 
-static tml_status binary_q(tml_graph *g, int node, tml_binary_s8_params *p, int *rank,
+static tml_status binary_q(tml_graph *g, int node, tml_qmul_params *p, int *rank,
                            int64_t *dims)
 {
     const tml_node *n = node_of(g, node);
@@ -423,14 +423,13 @@ static tml_status binary_q(tml_graph *g, int node, tml_binary_s8_params *p, int 
     if ((st = need_act(g, node)))
         return st;
     if (!b || b->dtype != TML_DT_S8 || a->rank < 0 || b->rank < 0)
-        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "int8 %s needs two int8 inputs",
-                               n->op == TML_OP_ADD ? "Add" : "Mul");
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "int8 Mul needs two int8 inputs");
     na = tml_tensor_numel(a);
     nb = tml_tensor_numel(b);
     if (na < 1 || nb < 1 || na > TML_NN_LIM || nb > TML_NN_LIM || (na != nb && na != 1 && nb != 1))
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
-                               "int8 %s broadcasting other than a scalar (%lld and %lld elements)",
-                               n->op == TML_OP_ADD ? "Add" : "Mul", (long long)na, (long long)nb);
+                               "int8 Mul broadcasting other than a scalar (%lld and %lld elements)",
+                               (long long)na, (long long)nb);
     if ((st = q_tensor(g, node, n->in[0], "a", &as, &az)) ||
         (st = q_tensor(g, node, n->in[1], "b", &bs, &bz)) ||
         (st = q_tensor(g, node, n->out[0], "y", &ys, &yz)))
@@ -442,18 +441,8 @@ static tml_status binary_q(tml_graph *g, int node, tml_binary_s8_params *p, int 
     p->a_offset = -az;
     p->b_offset = -bz;
     p->output_offset = yz;
-    if (n->op == TML_OP_ADD) {
-        /* TFLite PrepareGeneralAddSub */
-        const double twice_max = 2.0 * (double)(as > bs ? as : bs);
-        p->left_shift = 20;
-        tml_fx_quantize_multiplier((double)as / twice_max, &p->a_multiplier, &p->a_shift);
-        tml_fx_quantize_multiplier((double)bs / twice_max, &p->b_multiplier, &p->b_shift);
-        tml_fx_quantize_multiplier(twice_max / ((double)(1 << 20) * (double)ys),
-                                   &p->output_multiplier, &p->output_shift);
-    } else {
-        tml_fx_quantize_multiplier((double)as * (double)bs / (double)ys, &p->output_multiplier,
-                                   &p->output_shift);
-    }
+    tml_fx_quantize_multiplier((double)as * (double)bs / (double)ys, &p->output_multiplier,
+                               &p->output_shift);
     act_range(n, ys, yz, &p->act_min, &p->act_max);
     {
         const tml_tensor *big = na >= nb ? a : b;
@@ -485,7 +474,7 @@ tml_status tml_quant_shape(tml_graph *g, int node)
         set_out(g, node, 2, dims);
         return TML_OK;
     }
-    case TML_OP_AVGPOOL: case TML_OP_MAXPOOL: {
+    case TML_OP_AVGPOOL: {
         tml_pool_s8_params p;
         int64_t dims[4];
         if ((st = pool_q(g, node, &p, dims)))
@@ -500,8 +489,8 @@ tml_status tml_quant_shape(tml_graph *g, int node)
         set_out(g, node, x->rank, x->dims);
         return TML_OK;
     }
-    case TML_OP_ADD: case TML_OP_MUL: {
-        tml_binary_s8_params p;
+    case TML_OP_MUL: {
+        tml_qmul_params p;
         int64_t dims[TML_MAX_RANK];
         int rank;
         if ((st = binary_q(g, node, &p, &rank, dims)))
@@ -546,13 +535,12 @@ tml_status tml_quant_lower(tml_graph *g, int node, tml_step_desc *step)
             return st;
         return emit(g, node, step, TML_K_FC_S8, &p, sizeof p, 2 + p.has_bias);
     }
-    case TML_OP_AVGPOOL: case TML_OP_MAXPOOL: {
+    case TML_OP_AVGPOOL: {
         tml_pool_s8_params p;
         int64_t dims[4];
         if ((st = pool_q(g, node, &p, dims)))
             return st;
-        return emit(g, node, step, n->op == TML_OP_AVGPOOL ? TML_K_AVGPOOL_S8 : TML_K_MAXPOOL_S8,
-                    &p, sizeof p, 1);
+        return emit(g, node, step, TML_K_AVGPOOL_S8, &p, sizeof p, 1);
     }
     case TML_OP_SOFTMAX: {
         tml_softmax_s8_params p;
@@ -560,14 +548,13 @@ tml_status tml_quant_lower(tml_graph *g, int node, tml_step_desc *step)
             return st;
         return emit(g, node, step, TML_K_SOFTMAX_S8, &p, sizeof p, 1);
     }
-    case TML_OP_ADD: case TML_OP_MUL: {
-        tml_binary_s8_params p;
+    case TML_OP_MUL: {
+        tml_qmul_params p;
         int64_t dims[TML_MAX_RANK];
         int rank;
         if ((st = binary_q(g, node, &p, &rank, dims)))
             return st;
-        return emit(g, node, step, n->op == TML_OP_ADD ? TML_K_QADD_S8 : TML_K_QMUL_S8, &p,
-                    sizeof p, 2);
+        return emit(g, node, step, TML_K_QMUL_S8, &p, sizeof p, 2);
     }
     default:
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "int8 version not supported");

@@ -2,7 +2,7 @@
  * quant_route.h - int8 (TFLite-quantized) nodes of float op families, routed to the quant
  * family.
  *
- * TFLite graphs arrive as ordinary IR ops (Conv, Gemm, AveragePool, MaxPool, Softmax, Add, Mul) whose
+ * TFLite graphs arrive as ordinary IR ops (Conv, Gemm, AveragePool, Softmax, Mul) whose
  * tensors are int8 with tml_tensor.quant set. The families' hooks handle float32; for these
  * nodes the op dispatcher (src/ops/dispatch.c) asks tml_quant_routes() first and, if it says
  * yes, calls the hooks here instead, which pick the bit-exact _s8 kernels and compute the

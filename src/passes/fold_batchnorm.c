@@ -1,18 +1,24 @@
 /*
- * fold_batchnorm.c - folds an inference BatchNormalization into the Conv, ConvTranspose or
- * Gemm that feeds it.
+ * fold_batchnorm.c - folds an inference BatchNormalization, or a Mul / Add / Sub by a
+ * per-channel constant, into the Conv, ConvTranspose or Gemm that feeds it.
  *
- * BN computes y = (x - mean) * s + beta per channel with s = gamma / sqrt(var + eps). When x is
- * an affine function of constant weights (x = W * in + b) this is the same affine function
- * with W' = W * s (per output channel) and b' = (b - mean) * s + beta, so the BN disappears and
- * the conv writes the BN's output tensor directly. New weight and bias tensors are created
- * (the originals may be shared with other nodes); the old ones die with the graph's arena.
+ * BN computes y = (x - mean) * s + beta per channel with s = gamma / sqrt(var + eps); a Mul,
+ * Add or Sub by a constant that varies only along the channel is the same kind of per-channel
+ * affine map y = x * s + t (converters write BN as Mul + Add, e.g. Keras BN after a Dense
+ * layer through tf2onnx). When x is an affine function of constant weights (x = W * in + b)
+ * the result is the same affine function with W' = W * s (per output channel) and
+ * b' = b * s + t, so the BN (or Mul/Add) disappears and the conv writes its output tensor
+ * directly. New weight and bias tensors are created (the originals may be shared with other
+ * nodes; a pure shift keeps the weights); the old ones die with the graph's arena. Chains
+ * (Conv -> BN -> Mul -> Add) fold one after another in node order.
  *
  * Preconditions, all checked, otherwise the pair is left alone: float32 everywhere; weights,
- * bias and all four BN parameters constant; the conv output is read only by the BN and is not
- * a graph output; the conv has no fused activation yet; BN in inference form (training_mode
- * 0, no extra outputs, spatial 1); a Gemm's C broadcasts per output column ([M], [1,M] or a
- * scalar). Why so strict: folding is an optimization - when in doubt, the BN just runs.
+ * bias and the BN parameters / the Mul-Add constant constant; the conv output is read only by
+ * the folded node and is not a graph output; the conv has no fused activation yet; BN in
+ * inference form (training_mode 0, no extra outputs, spatial 1); a Gemm's C broadcasts per
+ * output column ([M], [1,M] or a scalar); the constant broadcasts only along dim 1 and does not
+ * enlarge the output; Sub only as x - c. Why so strict: folding is an optimization - when in
+ * doubt, the node just runs.
  */
 #include <math.h>
 #include <string.h>
@@ -53,6 +59,70 @@ static bool bn_affine(tml_graph *g, const tml_node *b, int64_t M, float **s_out,
     }
     *s_out = s;
     *t_out = t;
+    return true;
+}
+
+/* Per-channel scale and shift of a Mul / Add / Sub node n whose input xi (rank R, channels
+ * along dim 1) is the conv output and whose other input is a float32 constant that broadcasts
+ * along the channel only ([M,1,1], [1,M,1,1], [M] for rank 2, or a scalar). */
+static bool const_affine(tml_graph *g, const tml_node *n, int xi, int64_t M, float **s_out,
+                         float **t_out)
+{
+    const tml_tensor *x = &g->tensors[xi], *c, *y;
+    const float *v;
+    float *s, *t;
+    int k, j, R = x->rank;
+    int64_t m;
+    if (n->n_in != 2 || n->n_out != 1 || n->out[0] < 0 || R < 2)
+        return false;
+    k = n->in[0] == xi ? 0 : 1;
+    if (n->in[k] != xi || n->in[1 - k] < 0 || n->in[1 - k] == xi)
+        return false;
+    if (n->op == TML_OP_SUB && k != 0)
+        return false; /* c - x negates x: not worth it */
+    c = &g->tensors[n->in[1 - k]];
+    if (!tml_pass_is_f32_const(g, n->in[1 - k], -1) || c->rank > R)
+        return false;
+    for (j = 0; j < c->rank; j++) {
+        int od = R - c->rank + j; /* output dim this constant dim lines up with */
+        if (!(c->dims[j] == 1 || (od == 1 && c->dims[j] == M)))
+            return false;
+    }
+    y = &g->tensors[n->out[0]];
+    if (tml_tensor_numel(y) != tml_tensor_numel(x) || y->dtype != TML_DT_F32)
+        return false; /* the constant would broadcast the output larger */
+    v = c->data;
+    s = tml_graph_alloc(g, sizeof(float) * (size_t)M);
+    t = tml_graph_alloc(g, sizeof(float) * (size_t)M);
+    if (!s || !t)
+        return false;
+    for (m = 0; m < M; m++) {
+        float cv = v[tml_tensor_numel(c) == 1 ? 0 : m];
+        s[m] = n->op == TML_OP_MUL ? cv : 1.0f;
+        t[m] = n->op == TML_OP_ADD ? cv : n->op == TML_OP_SUB ? -cv : 0.0f;
+    }
+    *s_out = s;
+    *t_out = t;
+    return true;
+}
+
+/* Scale and shift of node b (BatchNormalization, or Mul/Add/Sub by a per-channel constant)
+ * applied to tensor xi with M channels. */
+static bool affine_of(tml_graph *g, int b, int xi, int64_t M, float **s, float **t)
+{
+    const tml_node *n = &g->nodes[b];
+    if (n->op == TML_OP_BATCHNORM)
+        return n->in[0] == xi && bn_affine(g, n, M, s, t);
+    return const_affine(g, n, xi, M, s, t);
+}
+
+/* All of s (M) equal 1: the weights need no copy. */
+static bool unit_scale(const float *s, int64_t M)
+{
+    int64_t m;
+    for (m = 0; m < M; m++)
+        if (s[m] != 1.0f)
+            return false;
     return true;
 }
 
@@ -109,25 +179,28 @@ static int fold_conv(tml_graph *g, int c, int b)
     M = transpose ? w->dims[1] * group : w->dims[0];
     if (b_i >= 0 && !tml_pass_is_f32_const(g, b_i, M))
         return 0;
-    if (!bn_affine(g, &g->nodes[b], M, &s, &t))
+    if (!affine_of(g, b, cn->out[0], M, &s, &t))
         return 0;
     cin = w->dims[0];
     mg = transpose ? w->dims[1] : 0;
     per = tml_tensor_numel(w) / (transpose ? cin * mg : M); /* kernel elements per (m) or (c,j) */
     snprintf(base, sizeof base, "%s", g->nodes[c].name);
 
-    wt = tml_pass_new_const(g, base, "_bnfold_w", TML_DT_F32, g->tensors[w_i].rank,
-                            g->tensors[w_i].dims);
+    wt = unit_scale(s, M) ? w_i
+                          : tml_pass_new_const(g, base, "_folded_w", TML_DT_F32,
+                                               g->tensors[w_i].rank, g->tensors[w_i].dims);
     if (wt < 0)
         return -1;
-    bt = tml_pass_new_const(g, base, "_bnfold_b", TML_DT_F32, 1, &M);
+    bt = tml_pass_new_const(g, base, "_folded_b", TML_DT_F32, 1, &M);
     if (bt < 0)
         return -1;
     ow = g->tensors[w_i].data;
     ob = b_i >= 0 ? g->tensors[b_i].data : NULL;
     nw = g->tensors[wt].data;
     nb = g->tensors[bt].data;
-    if (!transpose) {
+    if (wt == w_i) {
+        /* shift only: weights unchanged */
+    } else if (!transpose) {
         for (i = 0; i < M; i++) /* W (M, C/group, k...) */
             for (k = 0; k < per; k++)
                 nw[i * per + k] = ow[i * per + k] * s[i];
@@ -178,19 +251,21 @@ static int fold_gemm(tml_graph *g, int c, int b)
             return 0; /* C varies along rows: not a per-column bias */
         oc = ct->data;
     }
-    if (!bn_affine(g, &g->nodes[b], M, &s, &t))
+    if (!affine_of(g, b, cn->out[0], M, &s, &t))
         return 0;
     snprintf(base, sizeof base, "%s", g->nodes[c].name);
-    wt = tml_pass_new_const(g, base, "_bnfold_w", TML_DT_F32, 2, g->tensors[b_i].dims);
+    wt = unit_scale(s, M) ? b_i
+                          : tml_pass_new_const(g, base, "_folded_w", TML_DT_F32, 2,
+                                               g->tensors[b_i].dims);
     if (wt < 0)
         return -1;
-    bt = tml_pass_new_const(g, base, "_bnfold_b", TML_DT_F32, 1, &M);
+    bt = tml_pass_new_const(g, base, "_folded_b", TML_DT_F32, 1, &M);
     if (bt < 0)
         return -1;
     ow = g->tensors[b_i].data;
     nw = g->tensors[wt].data;
     nb = g->tensors[bt].data;
-    for (k = 0; k < K; k++)
+    for (k = 0; k < K && wt != b_i; k++)
         for (i = 0; i < M; i++) {
             int64_t at = transB ? i * K + k : k * M + i; /* B' (K, M): element (k, i) */
             nw[at] = ow[at] * s[i];
@@ -229,9 +304,17 @@ tml_status tml_pass_fold_batchnorm(tml_graph *g)
         const tml_node *c;
         const tml_tensor *x;
         int xi, ci, r;
-        if (b->dead || b->op != TML_OP_BATCHNORM || b->n_in < 1 || b->n_out < 1 || b->out[0] < 0)
+        if (b->dead || b->n_in < 1 || b->n_out < 1 || b->out[0] < 0)
             continue;
-        xi = b->in[0];
+        if (b->op == TML_OP_BATCHNORM) {
+            xi = b->in[0];
+        } else if (b->op == TML_OP_MUL || b->op == TML_OP_ADD || b->op == TML_OP_SUB) {
+            if (b->n_in != 2 || b->in[0] < 0 || b->in[1] < 0)
+                continue;
+            xi = g->tensors[b->in[0]].data ? b->in[1] : b->in[0]; /* the non-constant side */
+        } else {
+            continue;
+        }
         if (xi < 0 || xi >= g->n_tensors)
             continue;
         x = &g->tensors[xi];

@@ -16,9 +16,9 @@
  *                     largest first - the peak step is packed tight before anything else
  *   bestfit-size      largest first, into the smallest gap that fits (not the lowest)
  *   greedy-area       by size x lifetime, largest first
- *   local-search      from the best greedy order, move single buffers earlier in the order
- *                     (preferring those that end at the peak) and keep what does not grow
- *                     the peak; bounded, seeded, deterministic; for instances too big for:
+ *   local-search      (instances too big for the exact search) from the best greedy order,
+ *                     move single buffers earlier in the order, preferring those that end at
+ *                     the peak, and keep what does not grow it; bounded, seeded, deterministic
  *   exact             depth-first search over placements in canonical order (by offset, then
  *                     index); each buffer sits at 0 or on top of a time-overlapping buffer
  *                     placed before it ("gravity": every placement can be pushed down into
@@ -210,7 +210,7 @@ static uint64_t run_greedy(mp *m, int strategy)
     case S_BESTFIT:
         for (i = 0; i < m->n; i++) {
             m->key1[i] = m->size[i];
-            m->key2[i] = (uint64_t)(int64_t)(m->b[i].last - m->b[i].first);
+            m->key2[i] = (uint64_t)((int64_t)m->b[i].last - m->b[i].first);
         }
         break;
     case S_FIRST_USE:
@@ -292,7 +292,7 @@ static uint64_t run_search(mp *m, uint64_t start_peak, uint64_t lb)
     if (!best_off)
         return UINT64_MAX;
     iters = 40000000L / ((long)n * n + 1);
-    iters = iters < 50 ? 50 : iters > 3000 ? 3000 : iters;
+    iters = iters < 5 ? 5 : iters > 3000 ? 3000 : iters;
     memcpy(m->cur, m->best_order, (size_t)n * sizeof(int));
     memcpy(m->cur_off, m->best, (size_t)n * sizeof(uint64_t));
     memcpy(best_off, m->best, (size_t)n * sizeof(uint64_t));

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/select_fast.h"
 #include "plan/plan_internal.h"
 #include "tml/arena.h"
 
@@ -51,7 +52,8 @@ typedef struct {
     wstep *st;
     int n_st, cap_st;
 
-    int *g2p;           /* (g->n_tensors) graph tensor -> plan tensor, -1 */
+    int *g2p;           /* (n_g2p) graph tensor -> plan tensor, -1 */
+    int n_g2p;          /* g->n_tensors when g2p was last sized: lowering may add constants */
 } builder;
 
 static int find(builder *b, int i)
@@ -201,6 +203,23 @@ static tml_status get_tensor(builder *b, int gt, int *out)
     return TML_OK;
 }
 
+/* Lowering may add tensors to the graph (select_fast.c: packed weights): extend g2p to them. */
+static tml_status grow_g2p(builder *b)
+{
+    int *n;
+    int i;
+    if (b->g->n_tensors <= b->n_g2p)
+        return TML_OK;
+    n = realloc(b->g2p, ((size_t)b->g->n_tensors + 1) * sizeof(int));
+    if (!n)
+        return TML_ERR_NOMEM;
+    for (i = b->n_g2p; i < b->g->n_tensors; i++)
+        n[i] = -1;
+    b->g2p = n;
+    b->n_g2p = b->g->n_tensors;
+    return TML_OK;
+}
+
 static wstep *new_step(builder *b, tml_kernel_id k, int node)
 {
     wstep *w;
@@ -290,11 +309,15 @@ static tml_status lower_view(builder *b, int node, const tml_step_desc *d)
     tml_graph *g = b->g;
     int src, dst, i, gdst;
     tml_status st;
-    if (d->alias_of < 0 || d->alias_of >= d->n_in || d->n_out < 1 || d->out[0] < 0 ||
-        d->in[d->alias_of] < 0)
+    if (d->n_in > TML_STEP_MAX_IO || d->n_out > TML_STEP_MAX_IO || d->alias_of < 0 ||
+        d->alias_of >= d->n_in || d->n_out < 1 || d->out[0] < 0 || d->in[d->alias_of] < 0)
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
                                "lowering produced no kernel and no view (alias_of %d)",
                                d->alias_of);
+    for (i = 0; i < d->n_out; i++)
+        if (d->out[i] >= g->n_tensors || d->in[d->alias_of] >= g->n_tensors)
+            return tml_node_errorf(g, node, TML_ERR_ARG, "lowering names tensor %d of %d",
+                                   d->out[i], g->n_tensors);
     for (i = 1; i < d->n_out; i++)
         if (d->out[i] >= 0 && !g->tensors[d->out[i]].data && used_later(g, d->out[i], node))
             return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
@@ -644,38 +667,123 @@ done:
     return st;
 }
 
-/* Lays out every constant once (views of a constant share its bytes), 16-byte aligned. */
-static tml_status layout_weights(builder *b)
+/* Marks the plan tensors a step, a graph input or a graph output refers to. The others - a
+ * constant only reached through a view of it, an unread view, the weights copy of an empty
+ * folded output - are dropped from the plan, so that no carrier holds a tensor nobody uses. */
+static void mark_used(builder *b, char *used)
+{
+    int i, j;
+    memset(used, 0, (size_t)b->n_t + 1);
+    for (i = 0; i < b->n_st; i++) {
+        for (j = 0; j < b->st[i].s.n_in; j++)
+            if (b->st[i].s.in[j] >= 0)
+                used[b->st[i].s.in[j]] = 1;
+        for (j = 0; j < b->st[i].s.n_out; j++)
+            if (b->st[i].s.out[j] >= 0)
+                used[b->st[i].s.out[j]] = 1;
+    }
+    for (i = 0; i < b->p->n_inputs; i++)
+        used[b->p->inputs[i]] = 1;
+    for (i = 0; i < b->p->n_outputs; i++)
+        used[b->p->outputs[i]] = 1;
+}
+
+/* Lays out every used constant once (views of a constant share its bytes), 16-byte aligned. */
+static tml_status layout_weights(builder *b, const char *used)
 {
     tml_plan *p = b->p;
     uint64_t size = 0;
     int i;
+    char *need = calloc((size_t)b->n_t + 1, 1);
+    if (!need)
+        return TML_ERR_NOMEM;
+    for (i = 0; i < b->n_t; i++)
+        if (b->t[i].storage == TML_STORE_CONST && used[i])
+            need[b->const_src[i]] = 1;
     for (i = 0; i < b->n_t; i++) {
-        if (b->t[i].storage != TML_STORE_CONST || b->const_src[i] != i)
+        if (!need[i])
             continue;
         size = (size + TML_PLAN_ALIGN - 1) & ~(uint64_t)(TML_PLAN_ALIGN - 1);
         b->t[i].offset = (uint32_t)size;
         size += b->t[i].bytes;
-        if (size > UINT32_MAX)
+        if (size > UINT32_MAX) {
+            free(need);
             return tml_graph_errorf(b->g, TML_ERR_FIT, "weights exceed 4 GiB");
+        }
     }
     size = (size + TML_PLAN_ALIGN - 1) & ~(uint64_t)(TML_PLAN_ALIGN - 1);
     p->weights_size = (uint32_t)size;
     p->weights = size ? tml_arena_alloc(p->arena, (size_t)size) : NULL;
-    if (size && !p->weights)
+    if (size && !p->weights) {
+        free(need);
         return TML_ERR_NOMEM;
+    }
     for (i = 0; i < b->n_t; i++) {
         if (b->t[i].storage != TML_STORE_CONST)
             continue;
-        if (b->const_src[i] == i) {
-            if (b->t[i].bytes && b->data[i])
-                memcpy(p->weights + b->t[i].offset, b->data[i], b->t[i].bytes);
-        } else {
-            b->t[i].offset = b->t[b->const_src[i]].offset;
-        }
+        if (need[i] && b->t[i].bytes && b->data[i])
+            memcpy(p->weights + b->t[i].offset, b->data[i], b->t[i].bytes);
+        b->t[i].offset = b->t[b->const_src[i]].offset;
         b->t[i].first = 0;
         b->t[i].last = b->n_st > 0 ? b->n_st - 1 : 0;
     }
+    free(need);
+    return TML_OK;
+}
+
+/* Copies the used tensors and the steps into the plan's arena, renumbering tensors; share[]
+ * points at the first used tensor of each storage group or constant. */
+static tml_status emit(builder *b, const char *used)
+{
+    tml_plan *p = b->p;
+    int *nidx = malloc(((size_t)b->n_t + 1) * sizeof(int));
+    int *rep = malloc(((size_t)b->n_t + 1) * sizeof(int));
+    int i, j, n = 0;
+    if (!nidx || !rep) {
+        free(nidx);
+        free(rep);
+        return TML_ERR_NOMEM;
+    }
+    for (i = 0; i < b->n_t; i++) {
+        nidx[i] = used[i] ? n++ : -1;
+        rep[i] = -1;
+    }
+    p->n_tensors = n;
+    p->n_steps = b->n_st;
+    p->tensors = tml_arena_alloc(p->arena, (size_t)n * sizeof(tml_plan_tensor) + 1);
+    p->steps = tml_arena_alloc(p->arena, (size_t)b->n_st * sizeof(tml_plan_step) + 1);
+    p->share = tml_arena_alloc(p->arena, (size_t)n * sizeof(int) + 1);
+    if (!p->tensors || !p->steps || !p->share) {
+        free(nidx);
+        free(rep);
+        return TML_ERR_NOMEM;
+    }
+    for (i = 0; i < b->n_t; i++) {
+        int r;
+        if (!used[i])
+            continue;
+        r = b->t[i].storage == TML_STORE_ARENA ? find(b, i) : b->const_src[i];
+        if (rep[r] < 0)
+            rep[r] = nidx[i];
+        p->tensors[nidx[i]] = b->t[i];
+        p->share[nidx[i]] = rep[r];
+    }
+    for (i = 0; i < b->n_st; i++) {
+        tml_plan_step *ps = &p->steps[i];
+        *ps = b->st[i].s;
+        for (j = 0; j < ps->n_in; j++)
+            if (ps->in[j] >= 0)
+                ps->in[j] = nidx[ps->in[j]];
+        for (j = 0; j < ps->n_out; j++)
+            if (ps->out[j] >= 0)
+                ps->out[j] = nidx[ps->out[j]];
+    }
+    for (i = 0; i < p->n_inputs; i++)
+        p->inputs[i] = nidx[p->inputs[i]];
+    for (i = 0; i < p->n_outputs; i++)
+        p->outputs[i] = nidx[p->outputs[i]];
+    free(nidx);
+    free(rep);
     return TML_OK;
 }
 
@@ -684,17 +792,22 @@ void tml_plan_options_default(tml_plan_options *o)
     o->align = TML_PLAN_ALIGN;
     o->inplace = true;
     o->strategy = NULL;
+    o->reference_kernels = false;
 }
 
+/* ctx: the tml_plan_options (or NULL: defaults). */
 static tml_status op_lower(tml_graph *g, int node, tml_step_desc *step, void *ctx)
 {
-    (void)ctx;
-    return tml_op_lower(g, node, step);
+    const tml_plan_options *o = (const tml_plan_options *)ctx;
+    tml_status st = tml_op_lower(g, node, step);
+    if (st == TML_OK && !(o && o->reference_kernels))
+        tml_select_fast_kernel(g, node, step);
+    return st;
 }
 
 tml_status tml_plan_build(tml_graph *g, const tml_plan_options *o, tml_plan **out)
 {
-    return tml_plan_build_lowered(g, o, op_lower, NULL, out);
+    return tml_plan_build_lowered(g, o, op_lower, (void *)o, out);
 }
 
 tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_plan_lower_fn lower,
@@ -705,7 +818,7 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
     tml_plan *p;
     tml_status st = TML_OK;
     int i, k;
-    char err[256];
+    char err[256], *used = NULL;
 
     if (!out)
         return TML_ERR_ARG;
@@ -740,6 +853,7 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
     }
     for (i = 0; i < g->n_tensors; i++)
         b.g2p[i] = -1;
+    b.n_g2p = g->n_tensors;
 
     /* graph inputs first: plan tensors 0..n_inputs-1 in graph order (duplicates share) */
     for (k = 0; k < g->n_inputs; k++) {
@@ -757,6 +871,8 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
             continue;
         tml_step_desc_init(&d);
         if ((st = lower(g, i, &d, ctx)))
+            goto fail;
+        if ((st = grow_g2p(&b)))
             goto fail;
         if (d.kernel == TML_K_NONE)
             st = lower_view(&b, i, &d);
@@ -804,25 +920,14 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
 
     if ((st = place(&b)))
         goto fail;
-    if ((st = layout_weights(&b)))
-        goto fail;
-
-    /* hand the working arrays over to the plan's arena */
-    p->n_tensors = b.n_t;
-    p->n_steps = b.n_st;
-    p->tensors = tml_arena_alloc(p->arena, (size_t)b.n_t * sizeof(tml_plan_tensor) + 1);
-    p->steps = tml_arena_alloc(p->arena, (size_t)b.n_st * sizeof(tml_plan_step) + 1);
-    p->share = tml_arena_alloc(p->arena, (size_t)b.n_t * sizeof(int) + 1);
-    if (!p->tensors || !p->steps || !p->share) {
+    used = malloc((size_t)b.n_t + 1);
+    if (!used) {
         st = TML_ERR_NOMEM;
         goto fail;
     }
-    if (b.n_t)
-        memcpy(p->tensors, b.t, (size_t)b.n_t * sizeof(tml_plan_tensor));
-    for (i = 0; i < b.n_st; i++)
-        p->steps[i] = b.st[i].s;
-    for (i = 0; i < b.n_t; i++)
-        p->share[i] = b.t[i].storage == TML_STORE_ARENA ? find(&b, i) : b.const_src[i];
+    mark_used(&b, used);
+    if ((st = layout_weights(&b, used)) || (st = emit(&b, used)))
+        goto fail;
 
     if ((st = tml_plan_check(p, err, sizeof(err)))) {
         st = tml_graph_errorf(g, TML_ERR_VERIFY, "plan check failed: %s", err);
@@ -835,6 +940,7 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
     free((void *)b.data);
     free(b.st);
     free(b.g2p);
+    free(used);
     *out = p;
     return TML_OK;
 
@@ -848,6 +954,7 @@ fail:
     free((void *)b.data);
     free(b.st);
     free(b.g2p);
+    free(used);
     tml_plan_free(p);
     return st;
 }

@@ -2,6 +2,7 @@
  * http.c - the service's HTTP + JSON API for people and scripts (libmicrohttpd + cJSON).
  *
  *   GET    /api/health                      {"status":"ok", "version", counts}
+ *   GET    /api/signing-key                 {"algorithm":"ed25519","public_key":HEX,...}
  *   GET    /api/devices                     {"devices":[...]}   (with node info, current model)
  *   GET    /api/devices/{ep}                one device
  *   GET    /api/models                      {"models":[...]}    (every version)
@@ -13,6 +14,9 @@
  *   GET    /api/deployments                 {"deployments":[...]}
  *   GET    /api/deployments/{id}            one deployment
  *   POST   /api/deployments                 {"model":M[,"version":V],"device":EP | "all":true}
+ *   GET    /api/psks                        {"identities":[...]} (DTLS identities, never keys)
+ *   PUT    /api/psks/{identity}             [{"key":HEX}] -> {"identity","key"} (random if absent)
+ *   DELETE /api/psks/{identity}
  *
  * Security: the daemon listens on loopback unless --http-bind says otherwise. Every request
  * that changes state (POST, PUT, PATCH, DELETE) must carry "Authorization: Bearer <token>"
@@ -36,6 +40,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lwm2m/lwm2m.h"
 #include "service/service_int.h"
 
 #define JSON_BODY_MAX (64 * 1024) /* JSON request bodies */
@@ -150,7 +155,7 @@ static cJSON *device_json(const tml_device *d)
     return o;
 }
 
-static cJSON *model_json(const tml_model *m)
+static cJSON *model_json(const tml_model_entry *m)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", m->name);
@@ -211,7 +216,7 @@ static int add_device(void *arr, const tml_device *d)
     cJSON_AddItemToArray((cJSON *)arr, device_json(d));
     return 0;
 }
-static int add_model(void *arr, const tml_model *m)
+static int add_model(void *arr, const tml_model_entry *m)
 {
     cJSON_AddItemToArray((cJSON *)arr, model_json(m));
     return 0;
@@ -255,7 +260,7 @@ static enum MHD_Result get_health(struct MHD_Connection *c, tml_service *svc)
     int nd = 0, nm = 0;
     tml_status st = tml_store_device_list(svc->store, (tml_device_fn)count_one, &nd);
     if (st == TML_OK)
-        st = tml_store_model_list(svc->store, (tml_model_fn)count_one, &nm);
+        st = tml_store_model_list(svc->store, (tml_model_entry_fn)count_one, &nm);
     cJSON_AddStringToObject(o, "status", st == TML_OK ? "ok" : "degraded");
     cJSON_AddStringToObject(o, "version", TML_VERSION);
     cJSON_AddStringToObject(o, "store", svc->store->ops->name);
@@ -263,6 +268,17 @@ static enum MHD_Result get_health(struct MHD_Connection *c, tml_service *svc)
     cJSON_AddNumberToObject(o, "models", nm);
     cJSON_AddNumberToObject(o, "coap_port", svc->coap_bound_port);
     return send_json(c, st == TML_OK ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static enum MHD_Result get_signing_key(struct MHD_Connection *c, tml_service *svc)
+{
+    char hex[2 * TML_SIGN_PK_BYTES + 1];
+    cJSON *o = cJSON_CreateObject();
+    sodium_bin2hex(hex, sizeof hex, svc->sign_pk, sizeof svc->sign_pk);
+    cJSON_AddStringToObject(o, "algorithm", "ed25519");
+    cJSON_AddStringToObject(o, "public_key", hex);
+    cJSON_AddStringToObject(o, "signed_message", "\"TMLAASv1\" || sha256(artifact)");
+    return send_json(c, MHD_HTTP_OK, o);
 }
 
 static enum MHD_Result get_device(struct MHD_Connection *c, tml_service *svc, const char *ep)
@@ -294,7 +310,7 @@ static enum MHD_Result post_model(struct MHD_Connection *c, tml_service *svc, re
     const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
     const char *fmt;
     char sha[TML_SHA_HEX], err[512], path[1300];
-    tml_model m, latest;
+    tml_model_entry m, latest;
     tml_status st;
     cJSON *o;
     if (!name || !*name)
@@ -321,10 +337,10 @@ static enum MHD_Result post_model(struct MHD_Connection *c, tml_service *svc, re
         if (same) {
             o = model_json(&latest);
             cJSON_AddBoolToObject(o, "new", false);
-            tml_model_clear(&latest);
+            tml_model_entry_clear(&latest);
             return send_json(c, MHD_HTTP_OK, o);
         }
-        tml_model_clear(&latest);
+        tml_model_entry_clear(&latest);
     }
     memset(&m, 0, sizeof m);
     snprintf(m.name, sizeof m.name, "%s", name);
@@ -350,7 +366,7 @@ typedef struct {
     int n;
 } sha_collect;
 
-static int collect_sha(void *ctx, const tml_model *m)
+static int collect_sha(void *ctx, const tml_model_entry *m)
 {
     sha_collect *sc = (sha_collect *)ctx;
     int i;
@@ -414,7 +430,7 @@ static enum MHD_Result delete_model(struct MHD_Connection *c, tml_service *svc, 
 typedef struct {
     tml_deployment *d;
     int n, cap;
-    const tml_model *m;
+    const tml_model_entry *m;
 } dep_collect;
 
 static int dep_add_device(void *ctx, const tml_device *dev)
@@ -444,7 +460,7 @@ static int dep_add_device(void *ctx, const tml_device *dev)
 static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *svc, req_ctx *rq)
 {
     cJSON *req, *jm, *jv, *jd, *ja, *o, *arr;
-    tml_model m;
+    tml_model_entry m;
     tml_status st;
     dep_collect dc;
     int version = 0, i;
@@ -500,7 +516,7 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
     } else {
         st = tml_store_device_list(svc->store, dep_add_device, &dc);
         if (st == TML_OK && dc.n == 0) {
-            tml_model_clear(&m);
+            tml_model_entry_clear(&m);
             cJSON_Delete(req);
             return send_error(c, MHD_HTTP_CONFLICT, "deployment: no device is online");
         }
@@ -510,7 +526,7 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
         st = tml_store_deployment_add(svc->store, dc.d, dc.n);
     if (st != TML_OK) {
         free(dc.d);
-        tml_model_clear(&m);
+        tml_model_entry_clear(&m);
         return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
     }
     o = cJSON_CreateObject();
@@ -521,7 +537,8 @@ static enum MHD_Result post_deployment(struct MHD_Connection *c, tml_service *sv
                 (long long)dc.d[i].id, m.name, m.version, dc.d[i].device);
     }
     free(dc.d);
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
+    tml_builder_kick(svc);
     ret = send_json(c, MHD_HTTP_CREATED, o);
     return ret;
 }
@@ -531,7 +548,7 @@ typedef struct {
     cJSON *arr;
 } name_filter;
 
-static int add_model_named(void *ctx, const tml_model *m)
+static int add_model_named(void *ctx, const tml_model_entry *m)
 {
     name_filter *f = (name_filter *)ctx;
     if (strcmp(m->name, f->name) == 0)
@@ -602,6 +619,68 @@ static enum MHD_Result get_deployment(struct MHD_Connection *c, tml_service *svc
     return send_json(c, MHD_HTTP_OK, o);
 }
 
+static int add_identity(void *arr, const char *id)
+{
+    cJSON_AddItemToArray((cJSON *)arr, cJSON_CreateString(id));
+    return 0;
+}
+
+/* PUT /api/psks/{identity}: body {"key": "hex"} or empty (a random 16-byte key). The key is
+ * returned once, here, so it can be provisioned into the device. */
+static enum MHD_Result put_psk(struct MHD_Connection *c, tml_service *svc, const char *id,
+                               req_ctx *rq)
+{
+    uint8_t key[TML_PSK_MAX];
+    size_t klen = 16;
+    char hex[2 * TML_PSK_MAX + 1];
+    cJSON *o;
+    tml_status st;
+    if (!tml_lwm2m_endpoint_valid(id))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "psk '%.64s': not a valid endpoint name", id);
+    if (rq->len > 0) {
+        cJSON *req = cJSON_ParseWithLength((const char *)rq->body, rq->len);
+        cJSON *jk = req ? cJSON_GetObjectItemCaseSensitive(req, "key") : NULL;
+        const char *end = NULL;
+        if (!cJSON_IsString(jk) ||
+            sodium_hex2bin(key, sizeof key, jk->valuestring, strlen(jk->valuestring), NULL, &klen,
+                           &end) != 0 ||
+            *end || klen == 0) {
+            cJSON_Delete(req);
+            return send_error(c, MHD_HTTP_BAD_REQUEST,
+                              "psk '%s': body must be {\"key\": HEX} with 1 to %d bytes", id,
+                              TML_PSK_MAX);
+        }
+        cJSON_Delete(req);
+    } else {
+        randombytes_buf(key, klen);
+    }
+    st = tml_store_psk_put(svc->store, id, key, klen);
+    if (st != TML_OK) {
+        sodium_memzero(key, sizeof key);
+        return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
+    }
+    sodium_bin2hex(hex, sizeof hex, key, klen);
+    sodium_memzero(key, sizeof key);
+    tml_log("psk for '%s' set (%zu bytes)", id, klen);
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "identity", id);
+    cJSON_AddStringToObject(o, "key", hex);
+    sodium_memzero(hex, sizeof hex);
+    return send_json(c, MHD_HTTP_CREATED, o);
+}
+
+static enum MHD_Result delete_psk(struct MHD_Connection *c, tml_service *svc, const char *id)
+{
+    tml_status st = tml_store_psk_delete(svc->store, id);
+    cJSON *o;
+    if (st != TML_OK)
+        return send_error(c, status_http(st), "%s", tml_store_error(svc->store));
+    tml_log("psk for '%s' deleted", id);
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "deleted", 1);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
 /* ---- dispatch ---- */
 
 static bool is_mutation(const char *method)
@@ -629,11 +708,15 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     bool del = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+    bool put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
     cJSON *arr;
 
     if (strcmp(url, "/api/health") == 0) {
         if (get)
             return get_health(c, svc);
+    } else if (strcmp(url, "/api/signing-key") == 0) {
+        if (get)
+            return get_signing_key(c, svc);
     } else if (strcmp(url, "/api/devices") == 0) {
         if (get) {
             arr = cJSON_CreateArray();
@@ -656,6 +739,17 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
             return delete_model(c, svc, url + 12);
         if (get && !strchr(url + 12, '/'))
             return get_model(c, svc, url + 12);
+    } else if (strcmp(url, "/api/psks") == 0) {
+        if (get) {
+            arr = cJSON_CreateArray();
+            return list_reply(c, svc, "identities",
+                              tml_store_psk_list(svc->store, add_identity, arr), arr);
+        }
+    } else if (strncmp(url, "/api/psks/", 10) == 0 && url[10]) {
+        if (put)
+            return put_psk(c, svc, url + 10, rq);
+        if (del)
+            return delete_psk(c, svc, url + 10);
     } else if (strcmp(url, "/api/builds") == 0) {
         if (get) {
             arr = cJSON_CreateArray();

@@ -38,13 +38,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tmlaas serve [--data-dir DIR] [--coap-port N] [--http-port N]\n"
-            "                    [--http-bind ADDR] [--coap-bind ADDR] [--db URL]\n"
-            "                    [--max-model-size BYTES]\n\n"
+            "                    [--http-bind ADDR] [--coap-bind ADDR] [--coaps-port N]\n"
+            "                    [--no-plain] [--db URL] [--max-model-size BYTES]\n\n"
             "Runs the service: the LwM2M registration interface over CoAP for devices and the\n"
             "HTTP + JSON API for people and scripts, over one store.\n\n"
             "  --data-dir DIR        state: tmlaas.db, artifacts/, admin.token (./tmlaas-data)\n"
             "  --coap-port N         UDP port of the CoAP endpoint (5683)\n"
-            "  --coap-bind ADDR      address the CoAP endpoint binds (0.0.0.0)\n"
+            "  --coap-bind ADDR      address the CoAP endpoints bind (0.0.0.0)\n"
+            "  --coaps-port N        UDP port of CoAP over DTLS with pre-shared keys (5684;\n"
+            "                        0 = off); keys: PUT /api/psks/{endpoint}\n"
+            "  --no-plain            turn plain CoAP off (DTLS only)\n"
             "  --http-port N         TCP port of the HTTP API (8080; 0 = any free port)\n"
             "  --http-bind ADDR      address the HTTP API binds (127.0.0.1: loopback only)\n"
             "  --db URL              store location: a directory (SQLite, default DATA_DIR)\n"
@@ -98,7 +101,10 @@ int tml_serve_main(int argc, char **argv)
     snprintf(svc->coap_bind, sizeof svc->coap_bind, "0.0.0.0");
     svc->http_port = 8080;
     svc->coap_port = 5683;
+    svc->coap_plain = true;
+    svc->coaps_port = 5684;
     svc->max_model_size = 16u << 20;
+    svc->max_artifact_size = 64u << 20;
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -114,6 +120,11 @@ int tml_serve_main(int argc, char **argv)
         } else if ((v = opt_value(argc, argv, &i, "--coap-port"))) {
             if (!parse_port(v, &svc->coap_port, false))
                 goto bad;
+        } else if ((v = opt_value(argc, argv, &i, "--coaps-port"))) {
+            if (!parse_port(v, &svc->coaps_port, true))
+                goto bad;
+        } else if (strcmp(a, "--no-plain") == 0) {
+            svc->coap_plain = false;
         } else if ((v = opt_value(argc, argv, &i, "--http-port"))) {
             if (!parse_port(v, &svc->http_port, true))
                 goto bad;
@@ -148,6 +159,13 @@ int tml_serve_main(int argc, char **argv)
         free(svc);
         return 1;
     }
+    {
+        /* absolute, so paths recorded in the store stay valid from any working directory */
+        char *abs = realpath(svc->data_dir, NULL);
+        if (abs && strlen(abs) < sizeof svc->data_dir - 64)
+            snprintf(svc->data_dir, sizeof svc->data_dir, "%s", abs);
+        free(abs);
+    }
     snprintf(svc->artifacts_dir, sizeof svc->artifacts_dir, "%s/artifacts", svc->data_dir);
     if (mkdir(svc->artifacts_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "tmlaas serve: cannot create '%s': %s\n", svc->artifacts_dir,
@@ -168,6 +186,15 @@ int tml_serve_main(int argc, char **argv)
     }
     tml_log("serve: version %s, data directory '%s', store %s%s", TML_VERSION, svc->data_dir,
             svc->store->ops->name, created ? ", new admin token in admin.token" : "");
+    if (tml_signing_key_load_or_create(svc->data_dir, svc->sign_sk, svc->sign_pk, &created, err,
+                                       sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas serve: %s\n", err);
+        tml_store_close(svc->store);
+        free(svc);
+        return 1;
+    }
+    if (created)
+        tml_log("serve: new Ed25519 signing key in signing.key");
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -177,8 +204,10 @@ int tml_serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     stop_requested = 0;
 
-    if (tml_http_start(svc, err, sizeof err) != TML_OK ||
-        tml_coap_start(svc, err, sizeof err) != TML_OK) {
+    if (tml_http_start(svc, err, sizeof err) == TML_OK &&
+        tml_coap_start(svc, err, sizeof err) == TML_OK && tml_builder_start(svc) != TML_OK)
+        snprintf(err, sizeof err, "cannot start the build worker");
+    if (!svc->http || !svc->coap || !svc->builder_running) {
         fprintf(stderr, "tmlaas serve: %s\n", err);
         tml_log("serve: startup failed: %s", err);
         rc = 1;
@@ -197,9 +226,11 @@ int tml_serve_main(int argc, char **argv)
         tml_log("serve: shutting down");
     }
     tml_http_stop(svc);
+    tml_builder_stop(svc);
     tml_coap_stop(svc);
     tml_store_close(svc->store);
     sodium_memzero(svc->token, sizeof svc->token);
+    sodium_memzero(svc->sign_sk, sizeof svc->sign_sk);
     free(svc);
     if (rc == 0)
         tml_log("serve: stopped");

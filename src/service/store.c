@@ -49,7 +49,7 @@ void tml_device_clear(tml_device *d)
     d->object_links = d->node_info = NULL;
 }
 
-void tml_model_clear(tml_model *m)
+void tml_model_entry_clear(tml_model_entry *m)
 {
     free(m->artifact_path);
     m->artifact_path = NULL;
@@ -144,12 +144,12 @@ tml_status tml_store_device_list(tml_store *s, tml_device_fn fn, void *ctx)
 {
     return s->ops->device_list(s, fn, ctx);
 }
-tml_status tml_store_model_add(tml_store *s, tml_model *m) { return s->ops->model_add(s, m); }
-tml_status tml_store_model_get(tml_store *s, const char *name, int version, tml_model *out)
+tml_status tml_store_model_add(tml_store *s, tml_model_entry *m) { return s->ops->model_add(s, m); }
+tml_status tml_store_model_get(tml_store *s, const char *name, int version, tml_model_entry *out)
 {
     return s->ops->model_get(s, name, version, out);
 }
-tml_status tml_store_model_list(tml_store *s, tml_model_fn fn, void *ctx)
+tml_status tml_store_model_list(tml_store *s, tml_model_entry_fn fn, void *ctx)
 {
     return s->ops->model_list(s, fn, ctx);
 }
@@ -192,4 +192,21 @@ tml_status tml_store_deployment_list(tml_store *s, bool unfinished_only, tml_dep
                                      void *ctx)
 {
     return s->ops->deployment_list(s, unfinished_only, fn, ctx);
+}
+tml_status tml_store_psk_put(tml_store *s, const char *identity, const uint8_t *key, size_t len)
+{
+    return s->ops->psk_put(s, identity, key, len);
+}
+tml_status tml_store_psk_get(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                             size_t *len)
+{
+    return s->ops->psk_get(s, identity, key, cap, len);
+}
+tml_status tml_store_psk_delete(tml_store *s, const char *identity)
+{
+    return s->ops->psk_delete(s, identity);
+}
+tml_status tml_store_psk_list(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx)
+{
+    return s->ops->psk_list(s, fn, ctx);
 }

@@ -90,6 +90,11 @@ static const char *const migrations[] = {
     "CREATE INDEX deployments_state ON deployments(state);"
     "CREATE INDEX deployments_device ON deployments(device);"
     "CREATE INDEX models_sha ON models(sha256);",
+    /* 2: DTLS pre-shared keys */
+    "CREATE TABLE psks("
+    " identity TEXT PRIMARY KEY,"
+    " key BLOB NOT NULL,"
+    " created INTEGER NOT NULL);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -440,7 +445,7 @@ static tml_status sq_device_list(tml_store *s, tml_device_fn fn, void *ctx)
 
 #define MODEL_COLS "id, name, version, sha256, size, artifact_path, created"
 
-static void model_row(sqlite3_stmt *st, tml_model *m, bool dup)
+static void model_row(sqlite3_stmt *st, tml_model_entry *m, bool dup)
 {
     memset(m, 0, sizeof *m);
     m->id = sqlite3_column_int64(st, 0);
@@ -452,7 +457,7 @@ static void model_row(sqlite3_stmt *st, tml_model *m, bool dup)
     m->created = sqlite3_column_int64(st, 6);
 }
 
-static tml_status sq_model_add(tml_store *s, tml_model *m)
+static tml_status sq_model_add(tml_store *s, tml_model_entry *m)
 {
     tml_status rc;
     sqlite3_stmt *st;
@@ -493,7 +498,7 @@ static tml_status sq_model_add(tml_store *s, tml_model *m)
     return rc;
 }
 
-static tml_status sq_model_get(tml_store *s, const char *name, int version, tml_model *out)
+static tml_status sq_model_get(tml_store *s, const char *name, int version, tml_model_entry *out)
 {
     sqlite3_stmt *st;
     tml_status rc = TML_OK;
@@ -525,7 +530,7 @@ static tml_status sq_model_get(tml_store *s, const char *name, int version, tml_
     return rc;
 }
 
-static tml_status sq_model_list(tml_store *s, tml_model_fn fn, void *ctx)
+static tml_status sq_model_list(tml_store *s, tml_model_entry_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
     tml_status rc = TML_OK;
@@ -537,7 +542,7 @@ static tml_status sq_model_list(tml_store *s, tml_model_fn fn, void *ctx)
         return TML_ERR_IO;
     }
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        tml_model m;
+        tml_model_entry m;
         model_row(st, &m, false);
         if (fn(ctx, &m))
             break;
@@ -906,6 +911,107 @@ static tml_status sq_deployment_list(tml_store *s, bool unfinished, tml_deployme
     return rc;
 }
 
+/* ---- pre-shared keys ---- */
+
+static tml_status sq_psk_put(tml_store *s, const char *identity, const uint8_t *key, size_t len)
+{
+    tml_status rc;
+    sqlite3_stmt *st;
+    if (len == 0 || len > TML_PSK_MAX)
+        return tml_store_errorf(s, TML_ERR_ARG, "psk '%s': key must be 1 to %d bytes", identity,
+                                TML_PSK_MAX);
+    lock(s);
+    rc = begin(s);
+    if (rc == TML_OK) {
+        st = prep(s, "INSERT INTO psks(identity, key, created) VALUES(?1, ?2, ?3)"
+                     " ON CONFLICT(identity) DO UPDATE SET key = excluded.key,"
+                     " created = excluded.created");
+        if (st) {
+            bind_text(st, 1, identity);
+            sqlite3_bind_blob(st, 2, key, (int)len, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 3, now_s());
+        }
+        rc = step_done(s, st);
+    }
+    rc = finish(s, rc);
+    unlock(s);
+    return rc;
+}
+
+static tml_status sq_psk_get(tml_store *s, const char *identity, uint8_t *key, size_t cap,
+                             size_t *len)
+{
+    sqlite3_stmt *st;
+    tml_status rc = TML_OK;
+    int r;
+    *len = 0;
+    lock(s);
+    st = prep(s, "SELECT key FROM psks WHERE identity = ?1");
+    if (!st) {
+        unlock(s);
+        return TML_ERR_IO;
+    }
+    bind_text(st, 1, identity);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(st, 0);
+        const void *b = sqlite3_column_blob(st, 0);
+        if (n < 0 || (size_t)n > cap || !b)
+            rc = tml_store_errorf(s, TML_ERR_FIT, "psk '%s': stored key too long", identity);
+        else {
+            memcpy(key, b, (size_t)n);
+            *len = (size_t)n;
+        }
+    } else if (r == SQLITE_DONE) {
+        rc = tml_store_errorf(s, TML_ERR_NOT_FOUND, "psk '%s': not found", identity);
+    } else {
+        rc = db_err(s, "psk get");
+    }
+    sqlite3_finalize(st);
+    unlock(s);
+    return rc;
+}
+
+static tml_status sq_psk_delete(tml_store *s, const char *identity)
+{
+    tml_status rc;
+    sqlite3_stmt *st;
+    lock(s);
+    rc = begin(s);
+    if (rc == TML_OK) {
+        st = prep(s, "DELETE FROM psks WHERE identity = ?1");
+        if (st)
+            bind_text(st, 1, identity);
+        rc = step_done(s, st);
+        if (rc == TML_OK && sqlite3_changes(IM(s)->db) == 0)
+            rc = tml_store_errorf(s, TML_ERR_NOT_FOUND, "psk '%s': not found", identity);
+    }
+    rc = finish(s, rc);
+    unlock(s);
+    return rc;
+}
+
+static tml_status sq_psk_list(tml_store *s, int (*fn)(void *ctx, const char *identity), void *ctx)
+{
+    sqlite3_stmt *st;
+    tml_status rc = TML_OK;
+    int r;
+    lock(s);
+    st = prep(s, "SELECT identity FROM psks ORDER BY identity");
+    if (!st) {
+        unlock(s);
+        return TML_ERR_IO;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0)))
+            break;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = db_err(s, "psk list");
+    sqlite3_finalize(st);
+    unlock(s);
+    return rc;
+}
+
 /* ---- open / close ---- */
 
 static void sq_close(tml_store *s)
@@ -943,6 +1049,10 @@ static const tml_store_ops sqlite_ops = {
     sq_deployment_update,
     sq_deployment_get,
     sq_deployment_list,
+    sq_psk_put,
+    sq_psk_get,
+    sq_psk_delete,
+    sq_psk_list,
 };
 
 /* Brings the schema up to N_MIGRATIONS, one transaction per step. */

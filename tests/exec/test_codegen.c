@@ -90,6 +90,7 @@ static void test_prefix_and_names(void **state)
     snprintf(path, sizeof(path), "%s/model.h", dir);
     assert_non_null(src = cg_read(path, &n));
     assert_non_null(strstr(src, "#define KWS_ARENA_BYTES 128u"));
+    assert_non_null(strstr(src, "#define KWS_MODEL_HASH \"sha256:"));
     assert_non_null(strstr(src, "int kws_run(void);"));
     free(src);
     snprintf(path, sizeof(path), "%s/model.c", dir);
@@ -116,12 +117,12 @@ static void test_params_fields(void **state)
 {
     tml_param_field f[64];
     (void)state;
-    assert_int_equal(tml_params_fields("tml_copy_params", f, 64), 1);
+    assert_int_equal(tml_params_fields_parse("tml_copy_params", f, 64), 1);
     assert_string_equal(f[0].name, "bytes");
     assert_int_equal(f[0].type, TML_FIELD_U32);
     assert_int_equal(f[0].count, 1);
-    assert_int_equal(tml_params_fields("tml_no_such_params", f, 64), -1);
-    assert_int_equal(tml_params_fields("tml_copy_params", f, 0), -1);
+    assert_int_equal(tml_params_fields_parse("tml_no_such_params", f, 64), -1);
+    assert_int_equal(tml_params_fields_parse("tml_copy_params", f, 0), -1);
 }
 
 /* The device side of the package path (executor, SHA-256, rt.c) and every kernel compile for

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "exec/fixture.h"
+#include "tml/package.h"
 #include "tml/sha256.h"
 
 static uint8_t g_arena[4096] __attribute__((aligned(16)));
@@ -320,6 +321,33 @@ static void test_save(void **state)
     free(pkg);
 }
 
+static void test_print(void **state)
+{
+    uint8_t *pkg;
+    size_t len;
+    char err[256] = "", *out = NULL;
+    size_t outlen = 0;
+    FILE *f;
+    (void)state;
+    build(&pkg, &len);
+    f = open_memstream(&out, &outlen);
+    assert_non_null(f);
+    assert_int_equal(tml_package_print(pkg, len, f, err, sizeof(err)), TML_OK);
+    fclose(f);
+    assert_non_null(strstr(out, "arena        128 B"));
+    assert_non_null(strstr(out, "copy"));
+    assert_non_null(strstr(out, "(t3) -> (t4)"));
+    free(out);
+    pkg[len - 1] ^= 1;
+    f = open_memstream(&out, &outlen);
+    assert_int_equal(tml_package_print(pkg, len, f, err, sizeof(err)), TML_ERR_VERIFY);
+    fclose(f);
+    assert_int_equal(outlen, 0); /* nothing printed for a refused package */
+    assert_non_null(strstr(err, "sha-256"));
+    free(out);
+    free(pkg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_writer_refuses_bad_plans),
         cmocka_unit_test(test_save),
+        cmocka_unit_test(test_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@ static void cast_run(tml_dtype from, tml_dtype to, const void *x, void *y, uint3
     tml_cast_params p = {(uint32_t)from, (uint32_t)to, n};
     const void *in[1] = {x};
     void *out[1] = {y};
-    uint32_t ib[1] = {n * (uint32_t)tml_dtype_size(from)}, ob[1] = {n * (uint32_t)tml_dtype_size(to)};
+    uint32_t ib[1] = {n * (uint32_t)tml_dtype_size(from)};
+    uint32_t ob[1] = {n * (uint32_t)tml_dtype_size(to)};
     assert_int_equal(tml_cast_check(&p, sizeof p, ib, 1, ob, 1, 0), TML_OK);
     tml_cast(&p, in, out, NULL);
 }

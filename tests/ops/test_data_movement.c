@@ -317,6 +317,69 @@ static void test_d2s_crd_two_channels(void **state)
     tml_graph_free(g);
 }
 
+static void test_depth_space_nhwc(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int x, n;
+    (void)state;
+    g->opset = 13;
+    /* NHWC x (1, 1, 2, 4) as a TFLite importer marks it: DCR order on the last axis */
+    x = tev_const(g, "x", TML_DT_F32, 4, (int64_t[]){1, 1, 2, 4},
+                  (float[]){0, 1, 2, 3, 4, 5, 6, 7});
+    g->tensors[x].layout = TML_LAYOUT_NHWC;
+    n = mk_node(g, TML_OP_DEPTH_TO_SPACE, "d2s_nhwc", 1, &x, 1);
+    attr_i(g, n, "blocksize", 2);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_shape(g, n, 4, (int64_t[]){1, 2, 4, 1});
+    assert_int_equal(out0(g, n)->layout, TML_LAYOUT_NHWC);
+    assert_f32(out0(g, n), 8, (float[]){0, 1, 4, 5, 2, 3, 6, 7});
+    x = out0(g, n) - g->tensors;
+    n = mk_node(g, TML_OP_SPACE_TO_DEPTH, "s2d_nhwc", 1, &x, 1);
+    attr_i(g, n, "blocksize", 2);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_shape(g, n, 4, (int64_t[]){1, 1, 2, 4});
+    assert_f32(out0(g, n), 8, (float[]){0, 1, 2, 3, 4, 5, 6, 7});
+    tml_graph_free(g);
+}
+
+/* Cases the fuzzer found: extreme values end in errors or correct empty results. */
+static void test_fuzz_regressions(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int in[5], n;
+    (void)state;
+    g->opset = 13;
+    /* negative step over an empty axis: empty, not one element */
+    in[0] = tev_const(g, "x0", TML_DT_F32, 2, (int64_t[]){2, 0}, (float[]){0});
+    in[1] = tev_const(g, "s", TML_DT_S64, 1, (int64_t[]){1}, (int64_t[]){-1});
+    in[2] = tev_const(g, "e", TML_DT_S64, 1, (int64_t[]){1}, (int64_t[]){INT64_MIN});
+    in[3] = tev_const(g, "a", TML_DT_S64, 1, (int64_t[]){1}, (int64_t[]){1});
+    in[4] = tev_const(g, "k", TML_DT_S64, 1, (int64_t[]){1}, (int64_t[]){INT64_MIN});
+    n = mk_node(g, TML_OP_SLICE, "slice_empty_neg", 5, in, 1);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_shape(g, n, 2, (int64_t[]){2, 0});
+    /* INT64_MIN step on a real axis: one element */
+    in[0] = tev_const(g, "x1", TML_DT_F32, 1, (int64_t[]){4}, (float[]){1, 2, 3, 4});
+    in[3] = tev_const(g, "a0", TML_DT_S64, 1, (int64_t[]){1}, (int64_t[]){0});
+    n = mk_node(g, TML_OP_SLICE, "slice_min_step", 5, in, 1);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    assert_f32(out0(g, n), 1, (float[]){4});
+    /* pads beyond 32 bits */
+    in[1] = tev_const(g, "p", TML_DT_S64, 1, (int64_t[]){2}, (int64_t[]){3, INT64_MAX});
+    n = mk_node(g, TML_OP_PAD, "pad_huge", 2, in, 1);
+    assert_fails(g, n, TML_ERR_SHAPE, "invalid");
+    tml_graph_clear_error(g);
+    /* outputs of more than 2^31 elements */
+    in[1] = tev_const(g, "p2", TML_DT_S64, 1, (int64_t[]){2}, (int64_t[]){0, 0x7ffffff0});
+    n = mk_node(g, TML_OP_PAD, "pad_big", 2, in, 1);
+    assert_int_equal(tml_op_shape(g, n), TML_OK); /* 2^31 - 12 elements: legal, if absurd */
+    in[0] = tev_const(g, "x2", TML_DT_F32, 2, (int64_t[]){2, 4}, (float[]){1, 2, 3, 4, 5, 6, 7, 8});
+    in[1] = tev_const(g, "p3", TML_DT_S64, 1, (int64_t[]){4}, (int64_t[]){0, 0, 0, 0x7ffffff0});
+    n = mk_node(g, TML_OP_PAD, "pad_too_big", 2, in, 1);
+    assert_fails(g, n, TML_ERR_UNSUPPORTED, "2^31");
+    tml_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +392,8 @@ int main(void)
         cmocka_unit_test(test_gather_kernel_bad_runtime_index),
         cmocka_unit_test(test_depth_space),
         cmocka_unit_test(test_d2s_crd_two_channels),
+        cmocka_unit_test(test_depth_space_nhwc),
+        cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

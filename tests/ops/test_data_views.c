@@ -66,6 +66,11 @@ static void test_reshape_allowzero_and_errors(void **state)
     assert_fails(g, n, TML_ERR_SHAPE, "25");
     tml_graph_clear_error(g);
 
+    in[1] = tev_const(g, "s4", TML_DT_S64, 1, sd, (int64_t[]){INT64_MAX, 0});
+    n = mk_node(g, TML_OP_RESHAPE, "huge_dim", 2, in, 1);
+    assert_fails(g, n, TML_ERR_SHAPE, "invalid dim");
+    tml_graph_clear_error(g);
+
     in[1] = tml_graph_add_tensor(g, "runtime_shape"); /* not a constant */
     tml_tensor_set_shape(&g->tensors[in[1]], TML_DT_S64, 1, sd);
     n = mk_node(g, TML_OP_RESHAPE, "dyn_shape", 2, in, 1);

@@ -332,6 +332,77 @@ static void test_int_unary(void **state)
     tml_graph_free(g);
 }
 
+static tml_quant *new_quant(tml_graph *g, float scale, int32_t zp)
+{
+    tml_quant *q = tml_graph_alloc(g, sizeof *q);
+    q->n = 1;
+    q->scale = tml_graph_memdup(g, &scale, sizeof scale);
+    q->zero_point = tml_graph_memdup(g, &zp, sizeof zp);
+    return q;
+}
+
+/* Quantized int8 Relu / Relu6 (TFLite) clamp in the integer domain. */
+static void test_quantized_relu_clip(void **state)
+{
+    int8_t x[5] = {-128, -11, -10, 45, 127};
+    float lo = 0, hi = 6;
+    int in[3], y, n;
+    const int8_t *o;
+    tml_graph *g;
+    (void)state;
+    /* Relu: zero point -10 is real 0 */
+    g = tml_graph_new();
+    in[0] = tev_const(g, "x", TML_DT_S8, 1, (int64_t[]){5}, x);
+    g->tensors[in[0]].quant = new_quant(g, 0.1f, -10);
+    y = tml_graph_add_tensor(g, "y");
+    g->tensors[y].quant = new_quant(g, 0.1f, -10);
+    n = tml_graph_add_node(g, TML_OP_RELU, "qrelu", 1, in, 1, &y);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    o = g->tensors[y].data;
+    assert_int_equal(o[0], -10);
+    assert_int_equal(o[1], -10);
+    assert_int_equal(o[2], -10);
+    assert_int_equal(o[3], 45);
+    assert_int_equal(o[4], 127);
+    tml_graph_free(g);
+    /* Relu6 as the TFLite importer writes it: Clip with float32 bounds 0 and 6 */
+    g = tml_graph_new();
+    g->opset = 0;
+    in[0] = tev_const(g, "x", TML_DT_S8, 1, (int64_t[]){5}, x);
+    g->tensors[in[0]].quant = new_quant(g, 0.1f, -10);
+    in[1] = tev_const(g, "lo", TML_DT_F32, 0, NULL, &lo);
+    in[2] = tev_const(g, "hi", TML_DT_F32, 0, NULL, &hi);
+    y = tml_graph_add_tensor(g, "y");
+    g->tensors[y].quant = new_quant(g, 0.1f, -10);
+    n = tml_graph_add_node(g, TML_OP_CLIP, "qrelu6", 3, in, 1, &y);
+    assert_int_equal(tev_eval(g, n), TML_OK);
+    o = g->tensors[y].data;
+    assert_int_equal(o[0], -10);
+    assert_int_equal(o[3], 45);
+    assert_int_equal(o[4], 50); /* 6 / 0.1 - 10 */
+    tml_graph_free(g);
+    /* a requantizing Relu and a quantized Sigmoid are refused */
+    g = tml_graph_new();
+    in[0] = tev_const(g, "x", TML_DT_S8, 1, (int64_t[]){5}, x);
+    g->tensors[in[0]].quant = new_quant(g, 0.1f, -10);
+    y = tml_graph_add_tensor(g, "y");
+    g->tensors[y].quant = new_quant(g, 0.2f, -10);
+    n = tml_graph_add_node(g, TML_OP_RELU, "qrelu_rescale", 1, in, 1, &y);
+    assert_int_equal(tev_eval(g, n), TML_ERR_UNSUPPORTED);
+    assert_non_null(strstr(tml_graph_error(g), "qrelu_rescale"));
+    assert_non_null(strstr(tml_graph_error(g), "quantized"));
+    tml_graph_free(g);
+    g = tml_graph_new();
+    in[0] = tev_const(g, "x", TML_DT_S8, 1, (int64_t[]){5}, x);
+    g->tensors[in[0]].quant = new_quant(g, 0.1f, -10);
+    y = tml_graph_add_tensor(g, "y");
+    g->tensors[y].quant = new_quant(g, 0.1f, -10);
+    n = tml_graph_add_node(g, TML_OP_NEG, "qneg", 1, in, 1, &y);
+    assert_int_equal(tev_eval(g, n), TML_ERR_UNSUPPORTED);
+    assert_non_null(strstr(tml_graph_error(g), "qneg"));
+    tml_graph_free(g);
+}
+
 static void test_checks_reject_undersized(void **state)
 {
     tml_unary_params p = {TML_UNARY_EXP, 4, 0, 0};
@@ -372,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_clip_inputs_opset13),
         cmocka_unit_test(test_clip_int8_and_errors),
         cmocka_unit_test(test_int_unary),
+        cmocka_unit_test(test_quantized_relu_clip),
         cmocka_unit_test(test_checks_reject_undersized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

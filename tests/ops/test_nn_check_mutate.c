@@ -217,6 +217,20 @@ static void test_mutants(void **state)
     n = mk(TML_OP_GLOBAL_MAXPOOL, 1, in, 1);
     mutate_node(n);
 
+    {
+        int8_t q[60] = {0};
+        int xq = tev_const(G, "q", TML_DT_S8, 4, I64(1, 2, 5, 6), q);
+        n = mk(TML_OP_MAXPOOL, 1, &xq, 2);
+        a_ints(n, "kernel_shape", 2, I64(2, 3));
+        a_ints(n, "pads", 4, I64(1, 1, 0, 1));
+        mutate_node(n);
+        xq = tev_const(G, "qu", TML_DT_U8, 4, I64(1, 2, 5, 6), q);
+        n = mk(TML_OP_MAXPOOL, 1, &xq, 1);
+        a_ints(n, "kernel_shape", 2, I64(3, 3));
+        a_ints(n, "strides", 2, I64(2, 2));
+        mutate_node(n);
+    }
+
     in[1] = cf("s", 1, I64(2));
     in[2] = cf("b", 1, I64(2));
     in[3] = cf("m", 1, I64(2));

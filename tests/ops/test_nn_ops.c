@@ -5,7 +5,7 @@
  * dtypes must fail with the right status and a message naming the node.
  *
  * Every successful evaluation is also fed to `check_rejects_undersized`: the kernel's _check
- * must accept the exact buffer sizes and reject each input and output 4 bytes short, and
+ * must accept the exact buffer sizes and reject each input and output 1 byte short, and
  * reject a params blob of the wrong size. That is the property the device relies on when it
  * loads an untrusted model package.
  */
@@ -97,7 +97,7 @@ static void expect_f32(int n, int i, int count, const float *want)
     }
 }
 
-/* The kernel's _check accepts exact sizes and rejects any buffer 4 bytes short. */
+/* The kernel's _check accepts exact sizes and rejects any buffer 1 byte short. */
 static void check_rejects_undersized(int n)
 {
     tml_step_desc s;
@@ -120,16 +120,16 @@ static void check_rejects_undersized(int n)
                                    s.scratch_bytes),
                          TML_OK);
     for (i = 0; i < s.n_in; i++) {
-        ib[i] -= 4;
+        ib[i] -= 1;
         if (ki->check(s.params, s.params_size, ib, s.n_in, ob, s.n_out, s.scratch_bytes) == TML_OK)
-            fail_msg("kernel '%s' accepts input %d 4 bytes short", ki->name, i);
-        ib[i] += 4;
+            fail_msg("kernel '%s' accepts input %d 1 byte short", ki->name, i);
+        ib[i] += 1;
     }
     for (i = 0; i < s.n_out; i++) {
-        ob[i] -= 4;
+        ob[i] -= 1;
         if (ki->check(s.params, s.params_size, ib, s.n_in, ob, s.n_out, s.scratch_bytes) == TML_OK)
-            fail_msg("kernel '%s' accepts output %d 4 bytes short", ki->name, i);
-        ob[i] += 4;
+            fail_msg("kernel '%s' accepts output %d 1 byte short", ki->name, i);
+        ob[i] += 1;
     }
 }
 
@@ -721,6 +721,15 @@ static void test_avgpool_ceil_1d(void **state)
     expect_shape(n, 0, 3, I64(1, 1, 3));
     expect_f32(n, 0, 3, F32(1.5f, 3.5f, 5));
 
+    /* count_include_pad: ONNX pads a ceil window's overhang with zeros that count */
+    n = mk(TML_OP_AVGPOOL, "ap_ceil_incl", 1, &x, 1);
+    a_ints(n, "kernel_shape", 1, I64(2));
+    a_ints(n, "strides", 1, I64(2));
+    a_int(n, "ceil_mode", 1);
+    a_int(n, "count_include_pad", 1);
+    eval_ok(n);
+    expect_f32(n, 0, 3, F32(1.5f, 3.5f, 2.5f));
+
     n = mk(TML_OP_AVGPOOL, "ap_floor", 1, &x, 1);
     a_ints(n, "kernel_shape", 1, I64(2));
     a_ints(n, "strides", 1, I64(2));
@@ -753,6 +762,55 @@ static void test_global_pools(void **state)
         expect_shape(n, 0, 6, I64(1, 1, 1, 1, 1, 1));
         expect_f32(n, 0, 1, F32(7.5f));
     }
+}
+
+static void test_maxpool_8bit(void **state)
+{
+    uint8_t xu[16];
+    int8_t xs[16];
+    const uint8_t *yu;
+    const int8_t *ys;
+    const int64_t *idx;
+    int x, n, i;
+    (void)state;
+    for (i = 0; i < 16; i++) {
+        xu[i] = (uint8_t)(i * 16 + 15);  /* 15 .. 255 */
+        xs[i] = (int8_t)(i * 16 - 128); /* -128 .. 112 */
+    }
+    x = tev_const(G, "xu", TML_DT_U8, 4, I64(1, 1, 4, 4), xu);
+    n = mk(TML_OP_MAXPOOL, "mp_u8", 1, &x, 2);
+    a_ints(n, "kernel_shape", 2, I64(2, 2));
+    a_ints(n, "strides", 2, I64(2, 2));
+    eval_ok(n);
+    assert_int_equal(out_of(n, 0)->dtype, TML_DT_U8);
+    yu = (const uint8_t *)out_of(n, 0)->data;
+    idx = (const int64_t *)out_of(n, 1)->data;
+    assert_int_equal(yu[0], 95);
+    assert_int_equal(yu[3], 255);
+    assert_int_equal(idx[3], 15);
+
+    x = tev_const(G, "xs", TML_DT_S8, 4, I64(1, 1, 4, 4), xs);
+    n = mk(TML_OP_MAXPOOL, "mp_s8", 1, &x, 1);
+    a_ints(n, "kernel_shape", 2, I64(3, 3));
+    a_ints(n, "pads", 4, I64(1, 1, 1, 1));
+    eval_ok(n);
+    ys = (const int8_t *)out_of(n, 0)->data;
+    assert_int_equal(ys[0], 5 * 16 - 128); /* max of x[0..1][0..1]: padding never wins */
+    assert_int_equal(ys[15], 112);
+
+    n = mk(TML_OP_GLOBAL_MAXPOOL, "gmp_s8", 1, &x, 1);
+    eval_ok(n);
+    assert_int_equal(out_of(n, 0)->dtype, TML_DT_S8);
+    assert_int_equal(((const int8_t *)out_of(n, 0)->data)[0], 112);
+
+    n = mk(TML_OP_MAXPOOL, "mp_s8_act", 1, &x, 1);
+    a_ints(n, "kernel_shape", 2, I64(2, 2));
+    G->nodes[n].act = TML_ACT_RELU;
+    eval_fails(n, TML_ERR_UNSUPPORTED, "fused activation");
+
+    n = mk(TML_OP_AVGPOOL, "ap_s8", 1, &x, 1);
+    a_ints(n, "kernel_shape", 2, I64(2, 2));
+    eval_fails(n, TML_ERR_UNSUPPORTED, "unsupported dtype 'int8'");
 }
 
 static void test_pool_errors(void **state)
@@ -932,6 +990,7 @@ int main(void)
         T(test_avgpool_count_include_pad),
         T(test_avgpool_ceil_1d),
         T(test_global_pools),
+        T(test_maxpool_8bit),
         T(test_pool_errors),
         T(test_batchnorm),
         T(test_batchnorm_spatial0),

@@ -711,6 +711,101 @@ static void test_fuse_pad_into_conv(void **state)
 
 /* ---- fold_batchnorm ---- */
 
+/* x (1,2,5,5) -> Conv(W (3,2,3,3), b) -> c -> Mul(k1) -> m -> Add/Sub(k2) -> a -> Relu -> y */
+static int make_conv_affine(tml_graph *g, const float *xv, int r1, const int64_t *d1, int r2,
+                            const int64_t *d2, tml_op op2, int *x, int *mul, int *addn)
+{
+    int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3}, bd[1] = {3}, pads[4] = {1, 1, 1, 1};
+    float w[54], b[3], k1[75], k2[75];
+    int in[3], c = t_new(g, "c", TML_DT_UNDEF, -1, NULL), m = t_new(g, "m", TML_DT_UNDEF, -1, NULL);
+    int a = t_new(g, "a", TML_DT_UNDEF, -1, NULL), y = t_new(g, "y", TML_DT_UNDEF, -1, NULL);
+    fill(w, 54, 71, -1.0f, 1.0f);
+    fill(b, 3, 72, -1.0f, 1.0f);
+    fill(k1, 75, 73, 0.5f, 2.0f);
+    fill(k2, 75, 74, -1.0f, 1.0f);
+    *x = xv ? t_const_f32(g, "x", 4, xd, xv) : t_input(g, "x", 4, xd);
+    in[0] = *x, in[1] = t_const_f32(g, "w", 4, wd, w), in[2] = t_const_f32(g, "b", 1, bd, b);
+    attr_ints(g, node(g, TML_OP_CONV, "conv", 3, in, c), "pads", 4, pads); /* c (1,3,5,5) */
+    in[0] = t_const_f32(g, "k1", r1, d1, k1), in[1] = c; /* constant on the left */
+    *mul = node(g, TML_OP_MUL, "scale", 2, in, m);
+    in[0] = m, in[1] = t_const_f32(g, "k2", r2, d2, k2);
+    *addn = node(g, op2, "shift", 2, in, a);
+    node(g, TML_OP_RELU, "relu", 1, &a, y);
+    assert_int_equal(tml_graph_add_output(g, y), TML_OK);
+    return y;
+}
+
+static void check_conv_affine(int r1, const int64_t *d1, int r2, const int64_t *d2, tml_op op2,
+                              bool mul_folds, bool add_folds)
+{
+    float xv[50];
+    tml_graph *gr = tml_graph_new(), *g = tml_graph_new();
+    int x, mul, addn, yr, y;
+    fill(xv, 50, 75, -2.0f, 2.0f);
+    yr = make_conv_affine(gr, xv, r1, d1, r2, d2, op2, &x, &mul, &addn);
+    assert_int_equal(eval_live(gr), TML_OK);
+    y = make_conv_affine(g, NULL, r1, d1, r2, d2, op2, &x, &mul, &addn);
+    assert_int_equal(tml_passes_run(g, NULL), TML_OK);
+    assert_int_equal(g->nodes[mul].dead, mul_folds);
+    assert_int_equal(g->nodes[addn].dead, add_folds);
+    feed(g, x, xv);
+    assert_int_equal(eval_live(g), TML_OK);
+    assert_int_equal(tml_tensor_numel(&g->tensors[y]), 75);
+    assert_int_equal(tml_tensor_numel(&gr->tensors[yr]), 75);
+    assert_close(g->tensors[y].data, gr->tensors[yr].data, 75, 1e-4f);
+    tml_graph_free(gr);
+    tml_graph_free(g);
+}
+
+static void test_fold_mul_add_into_conv(void **state)
+{
+    int64_t c11[3] = {3, 1, 1}, c1111[4] = {1, 3, 1, 1}, full[4] = {1, 3, 5, 5}, w5[1] = {5};
+    int64_t scalar[1] = {1};
+    (void)state;
+    check_conv_affine(3, c11, 4, c1111, TML_OP_ADD, true, true);  /* per-channel Mul, Add */
+    check_conv_affine(0, scalar, 3, c11, TML_OP_SUB, true, true); /* scalar Mul, x - c */
+    check_conv_affine(4, full, 3, c11, TML_OP_ADD, false, false); /* Mul varies spatially */
+    check_conv_affine(1, w5, 4, c1111, TML_OP_ADD, false, false); /* [5] lines up with W */
+}
+
+static void test_fold_mul_into_gemm(void **state)
+{
+    /* Gemm -> Mul([3]) -> Sub(scalar) from the dense test's shapes */
+    float av[8], bw[12], bb[3], k1[3] = {2.0f, -1.0f, 0.5f}, k2 = 0.25f;
+    int64_t ad[2] = {2, 4}, wd[2] = {4, 3}, nd[1] = {3};
+    tml_graph *gs[2];
+    int y[2], x[2], gm[2], mu[2], su[2], r;
+    (void)state;
+    fill(av, 8, 81, -2.0f, 2.0f);
+    fill(bw, 12, 82, -1.0f, 1.0f);
+    fill(bb, 3, 83, -1.0f, 1.0f);
+    for (r = 0; r < 2; r++) {
+        tml_graph *g = gs[r] = tml_graph_new();
+        int in[3], t = t_new(g, "t", TML_DT_UNDEF, -1, NULL), m = t_new(g, "m", TML_DT_UNDEF, -1, NULL);
+        y[r] = t_new(g, "y", TML_DT_UNDEF, -1, NULL);
+        x[r] = r == 0 ? t_const_f32(g, "a", 2, ad, av) : t_input(g, "a", 2, ad);
+        in[0] = x[r], in[1] = t_const_f32(g, "B", 2, wd, bw), in[2] = t_const_f32(g, "C", 1, nd, bb);
+        gm[r] = node(g, TML_OP_GEMM, "fc", 3, in, t);
+        in[0] = t, in[1] = t_const_f32(g, "k1", 1, nd, k1);
+        mu[r] = node(g, TML_OP_MUL, "scale", 2, in, m);
+        in[0] = m, in[1] = t_const_f32(g, "k2", 0, NULL, &k2);
+        su[r] = node(g, TML_OP_SUB, "shift", 2, in, y[r]);
+        assert_int_equal(tml_graph_add_output(g, y[r]), TML_OK);
+    }
+    assert_int_equal(eval_live(gs[0]), TML_OK);
+    assert_int_equal(tml_passes_run(gs[1], NULL), TML_OK);
+    assert_true(gs[1]->nodes[mu[1]].dead);
+    assert_true(gs[1]->nodes[su[1]].dead);
+    assert_int_equal(gs[1]->nodes[gm[1]].out[0], y[1]);
+    feed(gs[1], x[1], av);
+    assert_int_equal(eval_live(gs[1]), TML_OK);
+    assert_close(gs[1]->tensors[y[1]].data, gs[0]->tensors[y[0]].data, 6, 1e-5f);
+    tml_graph_free(gs[0]);
+    tml_graph_free(gs[1]);
+}
+
+
+
 /* x (1,C,5,5) -> Conv[/ConvTranspose](W, b) -> c -> BN -> y -> Relu -> r (output).
  * x is a graph input, or a constant when x_const (the reference, evaluated unfused). */
 typedef struct {
@@ -1196,6 +1291,8 @@ int main(void)
         cmocka_unit_test(test_fused_maxpool_relu),
         cmocka_unit_test(test_fuse_bias_matmul_add),
         cmocka_unit_test(test_fuse_pad_into_conv),
+        cmocka_unit_test(test_fold_mul_add_into_conv),
+        cmocka_unit_test(test_fold_mul_into_gemm),
         cmocka_unit_test(test_bn_not_folded_when_conv_output_shared),
         cmocka_unit_test(test_bn_fold_keeps_bn_activation),
         cmocka_unit_test(test_bn_fold_conv),

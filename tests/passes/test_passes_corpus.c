@@ -78,6 +78,7 @@ static tml_status run_model(const char *dir, bool full, bool bake, tml_graph **o
                 g->nodes[i].op == TML_OP_LEAKY_RELU || g->nodes[i].op == TML_OP_SIGMOID ||
                 g->nodes[i].op == TML_OP_TANH || g->nodes[i].op == TML_OP_HARD_SWISH;
     }
+    (void)act0;
     /* inputs by their file index, before shape inference drops constants from the list */
     n_in = g->n_inputs < 64 ? g->n_inputs : 64;
     for (i = 0; i < n_in; i++)

@@ -1,7 +1,8 @@
 /*
  * test_artifacts.c - content-addressed artifact files: put/read round trip, idempotent put,
  * a flipped byte detected on read, size limit, invalid names refused (no path traversal),
- * remove.
+ * remove; Ed25519 signing key creation/reload and signatures (tampered signature, other
+ * artifact, other key all rejected).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,10 +77,46 @@ static void test_roundtrip(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_signing(void **state)
+{
+    char base[] = "/tmp/tml_sig_XXXXXX", err[256], cmd[300], sha[TML_SHA_HEX];
+    uint8_t sk[TML_SIGN_SK_BYTES], pk[TML_SIGN_PK_BYTES], sk2[TML_SIGN_SK_BYTES],
+        pk2[TML_SIGN_PK_BYTES], sig[TML_SIG_BYTES];
+    bool created;
+    (void)state;
+    assert_non_null(mkdtemp(base));
+    assert_int_equal(tml_signing_key_load_or_create(base, sk, pk, &created, err, sizeof err),
+                     TML_OK);
+    assert_true(created);
+    assert_int_equal(tml_signing_key_load_or_create(base, sk2, pk2, &created, err, sizeof err),
+                     TML_OK);
+    assert_false(created);
+    assert_memory_equal(pk, pk2, sizeof pk);
+    snprintf(cmd, sizeof cmd, "test \"$(stat -c %%a '%s/signing.key')\" = 600", base);
+    assert_int_equal(system(cmd), 0);
+
+    tml_sha256_hex("model bytes", 11, sha);
+    assert_int_equal(tml_artifact_sign(sk, sha, sig), TML_OK);
+    assert_int_equal(tml_artifact_verify_signature(pk, sha, sig), TML_OK);
+    sig[10] ^= 1; /* a flipped bit in the signature */
+    assert_int_equal(tml_artifact_verify_signature(pk, sha, sig), TML_ERR_VERIFY);
+    sig[10] ^= 1;
+    sha[0] = sha[0] == 'a' ? 'b' : 'a'; /* another artifact */
+    assert_int_equal(tml_artifact_verify_signature(pk, sha, sig), TML_ERR_VERIFY);
+    assert_int_equal(tml_artifact_sign(sk, "xyz", sig), TML_ERR_ARG);
+    pk[0] ^= 1; /* another key */
+    tml_sha256_hex("model bytes", 11, sha);
+    assert_int_equal(tml_artifact_verify_signature(pk, sha, sig), TML_ERR_VERIFY);
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_signing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static void test_device_crud(void **state)
 
 static void add_model(tml_store *s, const char *name, const char *sha, int expect_version)
 {
-    tml_model m;
+    tml_model_entry m;
     memset(&m, 0, sizeof m);
     snprintf(m.name, sizeof m.name, "%s", name);
     snprintf(m.sha256, sizeof m.sha256, "%s", sha);
@@ -164,7 +164,7 @@ static void test_model_build_deploy(void **state)
 {
     char *dir = mktmp();
     tml_store *s = open_store(dir);
-    tml_model m;
+    tml_model_entry m;
     tml_build b, g;
     tml_deployment dep[2], gd;
     tml_device d;
@@ -179,12 +179,12 @@ static void test_model_build_deploy(void **state)
     assert_int_equal(m.version, 2);
     assert_string_equal(m.sha256, "bb");
     assert_string_equal(m.artifact_path, "/x/artifacts/sha");
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     assert_int_equal(tml_store_model_get(s, "mnist", 1, &m), TML_OK);
     assert_string_equal(m.sha256, "aa");
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     assert_int_equal(tml_store_model_get(s, "mnist", 7, &m), TML_ERR_NOT_FOUND);
-    assert_int_equal(tml_store_model_list(s, (tml_model_fn)count_cb, &n), TML_OK);
+    assert_int_equal(tml_store_model_list(s, (tml_model_entry_fn)count_cb, &n), TML_OK);
     assert_int_equal(n, 3);
 
     /* builds: unique per (model sha, profile, compiler version) */
@@ -224,7 +224,7 @@ static void test_model_build_deploy(void **state)
         snprintf(dep[n].model_name, sizeof dep[n].model_name, "mnist");
         dep[n].model_version = m.version;
     }
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     snprintf(dep[0].device, sizeof dep[0].device, "dev1");
     snprintf(dep[1].device, sizeof dep[1].device, "ghost");
     assert_int_equal(tml_store_deployment_add(s, dep, 2), TML_ERR_NOT_FOUND);
@@ -266,7 +266,7 @@ static void test_reopen(void **state)
     char *dir = mktmp();
     tml_store *s = open_store(dir);
     tml_device d;
-    tml_model m;
+    tml_model_entry m;
     tml_deployment dep, gd;
     int n = 0;
     (void)state;
@@ -285,7 +285,7 @@ static void test_reopen(void **state)
     assert_int_equal(count_devices(s), 1);
     assert_int_equal(tml_store_model_get(s, "mnist", 0, &m), TML_OK);
     assert_string_equal(m.sha256, "aa");
-    tml_model_clear(&m);
+    tml_model_entry_clear(&m);
     assert_int_equal(tml_store_deployment_get(s, dep.id, &gd), TML_OK);
     assert_int_equal(gd.state, TML_DEPLOY_PENDING);
     tml_deployment_clear(&gd);
@@ -313,7 +313,7 @@ static void crash_child(const char *dir, int fd)
     int i;
     for (i = 0;; i++) {
         tml_device d;
-        tml_model m;
+        tml_model_entry m;
         tml_deployment dep;
         snprintf(ep, sizeof ep, "dev%d", i);
         fill_device(&d, ep, ep);
@@ -407,6 +407,74 @@ static void test_crash(void **state)
     free(dir);
 }
 
+static int count_id(void *ctx, const char *id)
+{
+    (void)id;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void sql_exec(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+}
+
+/* PSKs, and the upgrade of a schema-1 database (before the psks table existed). */
+static void test_psk_and_migration(void **state)
+{
+    char *dir = mktmp(), db[512];
+    tml_store *s = open_store(dir);
+    uint8_t key[TML_PSK_MAX], big[TML_PSK_MAX + 1];
+    size_t len = 0;
+    int n = 0;
+    tml_device d;
+    (void)state;
+
+    assert_int_equal(tml_store_psk_put(s, "dev1", (const uint8_t *)"secret", 6), TML_OK);
+    assert_int_equal(tml_store_psk_get(s, "dev1", key, sizeof key, &len), TML_OK);
+    assert_int_equal(len, 6);
+    assert_memory_equal(key, "secret", 6);
+    assert_int_equal(tml_store_psk_put(s, "dev1", (const uint8_t *)"other!!", 7), TML_OK);
+    assert_int_equal(tml_store_psk_get(s, "dev1", key, sizeof key, &len), TML_OK);
+    assert_int_equal(len, 7);
+    assert_int_equal(tml_store_psk_get(s, "dev1", key, 3, &len), TML_ERR_FIT);
+    assert_int_equal(tml_store_psk_get(s, "nope", key, sizeof key, &len), TML_ERR_NOT_FOUND);
+    memset(big, 1, sizeof big);
+    assert_int_equal(tml_store_psk_put(s, "dev2", big, sizeof big), TML_ERR_ARG);
+    assert_int_equal(tml_store_psk_put(s, "dev2", big, 0), TML_ERR_ARG);
+    assert_int_equal(tml_store_psk_list(s, count_id, &n), TML_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(tml_store_psk_delete(s, "dev1"), TML_OK);
+    assert_int_equal(tml_store_psk_delete(s, "dev1"), TML_ERR_NOT_FOUND);
+    fill_device(&d, "dev1", "r1");
+    assert_int_equal(tml_store_device_put(s, &d), TML_OK);
+    tml_store_close(s);
+
+    /* turn it back into a schema-1 database; opening must upgrade it and keep the data */
+    snprintf(db, sizeof db, "%s/tmlaas.db", dir);
+    sql_exec(db, "DROP TABLE psks; UPDATE schema_version SET version = 1");
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'psks'"), 0);
+    s = open_store(dir);
+    assert_int_equal(sql_int(db, "SELECT version FROM schema_version"), 2);
+    assert_int_equal(tml_store_psk_put(s, "dev1", (const uint8_t *)"k", 1), TML_OK);
+    assert_int_equal(count_devices(s), 1);
+    tml_store_close(s);
+
+    /* a database from a newer tmlaas is refused, not damaged */
+    sql_exec(db, "UPDATE schema_version SET version = 99");
+    {
+        tml_store *x = NULL;
+        char err[256];
+        assert_int_equal(tml_store_open(dir, &x, err, sizeof err), TML_ERR_UNSUPPORTED);
+        assert_non_null(strstr(err, "newer"));
+    }
+    rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_model_build_deploy),
         cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_crash),
+        cmocka_unit_test(test_psk_and_migration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

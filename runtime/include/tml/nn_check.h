@@ -59,8 +59,14 @@ static inline uint64_t tml_nn_f32_bytes(uint64_t count) { return tml_nn_mul(coun
 static inline void tml_nn_window(int32_t start, int32_t k, int32_t dil, int32_t size,
                                  int32_t *lo, int32_t *hi)
 {
-    int32_t l = start < 0 ? (-start + dil - 1) / dil : 0;
-    int32_t h = start < size ? (size - start + dil - 1) / dil : 0;
+    int32_t l, h;
+    if (dil == 1) { /* the common case, without two integer divisions per call */
+        l = start < 0 ? -start : 0;
+        h = start < size ? size - start : 0;
+    } else {
+        l = start < 0 ? (-start + dil - 1) / dil : 0;
+        h = start < size ? (size - start + dil - 1) / dil : 0;
+    }
     *lo = l < k ? l : k;
     *hi = h < k ? h : k;
     if (*hi < *lo)

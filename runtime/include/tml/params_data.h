@@ -144,6 +144,11 @@ static inline int tml_data_numel(uint32_t rank, const uint32_t *dims, uint64_t *
 {
     uint64_t p = 1;
     uint32_t i;
+    for (i = 0; i < rank; i++) /* empty is empty, however large the other dims */
+        if (dims[i] == 0) {
+            *n = 0;
+            return 1;
+        }
     for (i = 0; i < rank; i++) {
         p *= dims[i];
         if (p > 0xffffffffu)

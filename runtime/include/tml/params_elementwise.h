@@ -68,6 +68,39 @@ typedef struct {
     uint32_t b_strides[TML_MAX_RANK];   /* element strides of the exponent, 0 = broadcast */
 } tml_pow_params;
 
+/*
+ * QADD_S8 / QADD_S16: quantized Add or Sub with TFLite(-Micro)'s arithmetic, bit-exact:
+ * out[0] (dims) = clamp(requant(a' + b') + out_offset, act_min, act_max), where
+ * x' = mul_small((x + x_offset) << left_shift, x_multiplier, x_shift) (see qmath.h), and
+ * a' - b' instead of a' + b' for Sub. Inputs broadcast by strides as in tml_binary_params.
+ */
+typedef struct {
+    int32_t rank;                     /* output rank, 0..TML_MAX_RANK */
+    uint32_t dims[TML_MAX_RANK];      /* output dims (rank used) */
+    uint32_t a_strides[TML_MAX_RANK]; /* element strides of in[0], 0 = broadcast */
+    uint32_t b_strides[TML_MAX_RANK]; /* element strides of in[1], 0 = broadcast */
+    int32_t a_offset, b_offset;       /* minus the inputs' zero points */
+    int32_t out_offset;               /* the output's zero point */
+    int32_t left_shift;               /* 20 for int8, 15 for int16 */
+    int32_t a_multiplier, a_shift;    /* a's rescale, shift <= 0 */
+    int32_t b_multiplier, b_shift;    /* b's rescale, shift <= 0 */
+    int32_t subtract;                 /* 0: Add, 1: Sub */
+    int32_t out_multiplier, out_shift; /* the sum's rescale to the output scale, shift <= 0 */
+    int32_t act_min, act_max;         /* quantized activation range, inside the dtype */
+} tml_qadd_params;
+
+/*
+ * QLEAKY_RELU_S8 / _S16: quantized LeakyRelu, TFLite(-Micro)'s QuantizeLeakyRelu bit for bit:
+ * v = in[i] - in_zero_point; out[i] = clamp(out_zero_point + mul(v, v >= 0 ? identity :
+ * alpha)), where mul is MultiplyByQuantizedMultiplier (qmath.h; shifts may be positive).
+ */
+typedef struct {
+    uint32_t n;                             /* elements */
+    int32_t in_zero_point, out_zero_point;  /* quantization zero points */
+    int32_t id_multiplier, id_shift;        /* in_scale / out_scale, shift in -31..30 */
+    int32_t alpha_multiplier, alpha_shift;  /* in_scale * alpha / out_scale, likewise */
+} tml_qleaky_params;
+
 /* tml_unary_params.op / tml_unary_int_params.op. */
 enum {
     TML_UNARY_RELU = 0,         /* max(x, 0) */

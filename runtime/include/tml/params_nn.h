@@ -89,7 +89,8 @@ typedef struct {
 } tml_matmul_params;
 
 /*
- * MAXPOOL_F32 and AVGPOOL_F32: pooling over a (D, H, W) window per channel.
+ * MAXPOOL_F32, MAXPOOL_S8, MAXPOOL_U8 and AVGPOOL_F32: pooling over a (D, H, W) window per
+ * channel (the 8-bit max pools take no fused activation: act must be 0).
  * in[0] X (n, c, in[0], in[1], in[2])   out[0] Y (n, c, out[0], out[1], out[2])
  * MAXPOOL only: out[1] Indices (same shape as Y, int64), if with_indices: flat index of the
  * maximum in X, row-major (storage_order 0) or with spatial dims column-major (1).
@@ -104,7 +105,7 @@ typedef struct {
     int32_t kernel[3];   /* window size (D, H, W) */
     int32_t stride[3];   /* >= 1 */
     int32_t pad[3];      /* leading padding */
-    int32_t pad_end[3];  /* trailing padding (AVGPOOL count_include_pad only) */
+    int32_t pad_end[3];  /* trailing padding counted by AVGPOOL with count_include_pad */
     int32_t dilation[3]; /* >= 1 */
     int32_t count_include_pad; /* AVGPOOL: 1 = padded positions count in the divisor */
     int32_t with_indices;      /* MAXPOOL: 1 = out[1] receives int64 indices */

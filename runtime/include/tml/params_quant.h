@@ -115,8 +115,9 @@ typedef struct {
 } tml_fc_s8_params;
 
 /*
- * AVGPOOL_S8 and MAXPOOL_S8: TFLite int8 pooling (input and output share scale and zero
- * point), NCHW. Average: rounded (half away from zero) mean over the in-bounds taps.
+ * AVGPOOL_S8: TFLite int8 average pooling (input and output share scale and zero point),
+ * NCHW: the mean over the in-bounds taps rounded half away from zero. (Int8 max pooling is
+ * the nn family's maxpool_s8.)
  * in[0] x (n, c, in[0], in[1]) s8   out[0] y (n, c, out[0], out[1]) s8
  */
 typedef struct {
@@ -136,22 +137,16 @@ typedef struct {
 } tml_softmax_s8_params;
 
 /*
- * ADD_S8: TFLite's int8 ADD. Both inputs are rescaled to a common scale with 20 bits of
- * headroom (a' = MultiplyByQuantizedMultiplier((a + a_offset) << left_shift, a_multiplier,
- * a_shift), b' likewise), summed, and the sum requantized to the output.
- * MUL_S8: TFLite's int8 MUL: y = MultiplyByQuantizedMultiplier((a + a_offset) *
- * (b + b_offset), output_multiplier, output_shift) + output_offset.
- * Both clamp to [act_min, act_max].
+ * QMUL_S8: TFLite's int8 MUL: y = clamp(MultiplyByQuantizedMultiplier((a + a_offset) *
+ * (b + b_offset), output_multiplier, output_shift) + output_offset, act_min, act_max).
  * in[0] a (a_count)  in[1] b (b_count)  out[0] y (count); a_count and b_count are count or 1
- * (a scalar broadcast).
+ * (a scalar broadcast). (Quantized Add/Sub are the elementwise family's qadd kernels.)
  */
 typedef struct {
     int32_t count, a_count, b_count;
     int32_t a_offset, b_offset, output_offset; /* -zero points of a and b; y's zero point */
-    int32_t left_shift;                        /* ADD: 20 */
-    int32_t a_multiplier, a_shift, b_multiplier, b_shift; /* ADD only */
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
-} tml_binary_s8_params;
+} tml_qmul_params;
 
 #endif
