@@ -17,6 +17,7 @@
 
 #include "ops/ops.h"
 #include "ops/quant_route.h"
+#include "tml/fixedpoint.h"
 #include "tml/nn_check.h"
 
 static tml_node *node_of(tml_graph *g, int node) { return &g->nodes[node]; }
@@ -73,6 +74,9 @@ static tml_status need_qtype(tml_graph *g, int node, const tml_tensor *t, const 
                                what, tml_dtype_name(t->dtype), allow_s32 ? ", int32" : "");
     return TML_OK;
 }
+
+static tml_status finish(tml_graph *g, int node, tml_step_desc *step, tml_kernel_id k,
+                         const void *params, uint32_t size);
 
 /* ---- QuantizeLinear / DequantizeLinear ---- */
 
@@ -228,10 +232,64 @@ static tml_status qdq_lower(tml_graph *g, int node, tml_step_desc *step, int qua
     return TML_OK;
 }
 
-tml_status tml_shape_quantize_linear(tml_graph *g, int node) { return qdq_shape(g, node, 1); }
+/* TFLite QUANTIZE from an integer type: parameters of x and y, multiplier in_scale/out_scale. */
+static bool is_requantize(tml_graph *g, int node)
+{
+    const tml_node *n = node_of(g, node);
+    const tml_tensor *x = tml_node_input(g, n, 0);
+    return n->n_in == 1 && x && x->dtype != TML_DT_F32 && x->dtype != TML_DT_UNDEF;
+}
+
+static tml_status requant_common(tml_graph *g, int node, tml_requantize_params *p)
+{
+    const tml_node *n = node_of(g, node);
+    const tml_tensor *x = tml_node_input(g, n, 0), *y = tml_node_output(g, n, 0);
+    tml_status st;
+    if ((st = need_known(g, node, x, "x")) || (st = need_qtype(g, node, x, "x", true)))
+        return st;
+    if (!y || (!is_qtype(y->dtype) && y->dtype != TML_DT_S32))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "requantize to dtype %s",
+                               y ? tml_dtype_name(y->dtype) : "?");
+    if (!x->quant || x->quant->n != 1 || !y->quant || y->quant->n != 1 ||
+        !(x->quant->scale[0] > 0.0f) || !(y->quant->scale[0] > 0.0f))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "requantize needs per-tensor parameters on 'x' and 'y'");
+    memset(p, 0, sizeof *p);
+    p->count = (int32_t)numel(x);
+    p->in_dtype = x->dtype;
+    p->out_dtype = y->dtype;
+    p->input_zero_point = x->quant->zero_point[0];
+    p->output_zero_point = y->quant->zero_point[0];
+    /* TFLite PrepareQuantizeReference */
+    tml_fx_quantize_multiplier((double)x->quant->scale[0] / (double)y->quant->scale[0],
+                               &p->multiplier, &p->shift);
+    return TML_OK;
+}
+
+tml_status tml_shape_quantize_linear(tml_graph *g, int node)
+{
+    if (is_requantize(g, node)) {
+        tml_requantize_params p;
+        const tml_node *n = node_of(g, node);
+        const tml_tensor *x = tml_node_input(g, n, 0);
+        tml_status st = requant_common(g, node, &p);
+        if (st)
+            return st;
+        set_out(g, node, tml_node_output(g, n, 0)->dtype, x->rank, x->dims);
+        return TML_OK;
+    }
+    return qdq_shape(g, node, 1);
+}
 
 tml_status tml_lower_quantize_linear(tml_graph *g, int node, tml_step_desc *step)
 {
+    if (is_requantize(g, node)) {
+        tml_requantize_params p;
+        tml_status st = requant_common(g, node, &p);
+        if (st)
+            return st;
+        return finish(g, node, step, TML_K_REQUANTIZE_X, &p, sizeof p);
+    }
     return qdq_lower(g, node, step, 1);
 }
 

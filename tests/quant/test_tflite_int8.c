@@ -9,7 +9,9 @@
  *     why the pictures look solarised): read that way, person.bmp scores person 113 /
  *     not-person -113, the numbers TFLite Micro's own example reports; read as px - 128 the
  *     person image is a coin toss (4 / -4). The exact scores are checked as a regression;
- *   - micro_speech_quantized runs on a feature pattern and its softmax output sums to ~1.
+ *   - micro_speech_quantized runs on a feature pattern and its softmax output sums to ~1;
+ *   - the SEANet QUANTIZE integration tests (int32 -> int16, int16 -> int32 requantization)
+ *     match their golden outputs exactly.
  * Skips cleanly if the corpus (TML_CORPUS_DIR) is absent.
  */
 #include <math.h>
@@ -198,12 +200,74 @@ static void test_micro_speech(void **state)
     close_model(&r);
 }
 
+/* Reads up to max comma/newline separated integers; returns the count or -1. */
+static int read_csv(const char *path, long *out, int max)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (!f)
+        return -1;
+    while (n < max && fscanf(f, " %ld ,", &out[n]) == 1)
+        n++;
+    fclose(f);
+    return n;
+}
+
+static void seanet_quantize(const char *k, const char *in_t, const char *out_t)
+{
+    char rel[256], path[1024];
+    static long in_v[4096], want[4096];
+    runner r;
+    size_t nb, es_in, es_out, i;
+    void *in, *out;
+    int n, m, bad = 0;
+    snprintf(rel, sizeof rel, "integration_tests/seanet/quantize/quantize%s.tflite", k);
+    if (!open_model(rel, &r))
+        return;
+    snprintf(path, sizeof path, "%s/tflite/integration_tests/seanet/quantize/quantize%s_input0_%s.csv",
+             TML_CORPUS_DIR, k, in_t);
+    n = read_csv(path, in_v, 4096);
+    snprintf(path, sizeof path, "%s/tflite/integration_tests/seanet/quantize/quantize%s_golden_%s.csv",
+             TML_CORPUS_DIR, k, out_t);
+    m = read_csv(path, want, 4096);
+    assert_true(n > 0 && n == m);
+    es_in = strcmp(in_t, "int32") == 0 ? 4 : 2;
+    es_out = strcmp(out_t, "int32") == 0 ? 4 : 2;
+    in = tml_interp_input(r.it, 0, &nb);
+    assert_int_equal(nb, (size_t)n * es_in);
+    for (i = 0; i < (size_t)n; i++) {
+        if (es_in == 4)
+            ((int32_t *)in)[i] = (int32_t)in_v[i];
+        else
+            ((int16_t *)in)[i] = (int16_t)in_v[i];
+    }
+    assert_int_equal(tml_interp_run(r.it), TML_OK);
+    out = tml_interp_output(r.it, 0, &nb);
+    assert_int_equal(nb, (size_t)n * es_out);
+    for (i = 0; i < (size_t)n; i++) {
+        long got = es_out == 4 ? ((int32_t *)out)[i] : ((int16_t *)out)[i];
+        if (got != want[i] && bad++ < 3)
+            printf("quantize%s: element %zu got %ld want %ld\n", k, i, got, want[i]);
+    }
+    printf("quantize%s (%s -> %s): %d of %d differ\n", k, in_t, out_t, bad, n);
+    assert_int_equal(bad, 0);
+    close_model(&r);
+}
+
+static void test_seanet_quantize(void **state)
+{
+    (void)state;
+    seanet_quantize("0", "int32", "int16");
+    seanet_quantize("1", "int16", "int32");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_world),
         cmocka_unit_test(test_person_detection),
         cmocka_unit_test(test_micro_speech),
+        cmocka_unit_test(test_seanet_quantize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,4 +149,17 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_qmul_params;
 
+/*
+ * REQUANTIZE_X: TFLite's QUANTIZE between integer types (Requantize):
+ * y = saturate(MultiplyByQuantizedMultiplier(x - input_zero_point, multiplier, shift) +
+ * output_zero_point), multiplier and shift from in_scale / out_scale at compile time.
+ * in[0] x (count, in_dtype)   out[0] y (count, out_dtype); dtypes s8, u8, s16, u16, s32.
+ */
+typedef struct {
+    int32_t count;
+    int32_t in_dtype, out_dtype;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+} tml_requantize_params;
+
 #endif
