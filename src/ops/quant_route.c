@@ -1,6 +1,6 @@
 /*
  * quant_route.c - shape and lowering of int8 nodes of the nn and elementwise families (Conv
- * incl. depthwise, Gemm as TFLite's FULLY_CONNECTED, AveragePool, Softmax, Mul)
+ * incl. depthwise, Gemm as TFLite's FULLY_CONNECTED, AveragePool, Softmax, Mul, Sigmoid, Tanh)
  * onto the TFLite-exact _s8 kernels. See quant_route.h for how nodes get here.
  *
  * How: quantization parameters are read from the tensors (tml_tensor.quant). The TFLite
@@ -76,8 +76,8 @@ bool tml_quant_routes(tml_graph *g, int node)
     const tml_tensor *x;
     switch (n->op) {
     case TML_OP_CONV: case TML_OP_GEMM: case TML_OP_AVGPOOL: case TML_OP_SOFTMAX:
-    case TML_OP_MUL: /* int8 Add/Sub, MaxPool: their families' own hooks */
-        break;
+    case TML_OP_MUL: case TML_OP_SIGMOID: case TML_OP_TANH:
+        break; /* int8 Add/Sub, MaxPool, LeakyRelu: their families' own hooks */
     default:
         return false;
     }
@@ -454,6 +454,33 @@ static tml_status binary_q(tml_graph *g, int node, tml_qmul_params *p, int *rank
     return TML_OK;
 }
 
+/* ---- Sigmoid (LOGISTIC), Tanh ---- */
+
+static tml_status act_q(tml_graph *g, int node, tml_act_s8_params *p)
+{
+    const tml_node *n = node_of(g, node);
+    const tml_tensor *x = tml_node_input(g, n, 0);
+    const bool sig = n->op == TML_OP_SIGMOID;
+    float xs, ys;
+    int32_t xz, yz;
+    tml_status st;
+    if ((st = q_tensor(g, node, n->in[0], "x", &xs, &xz)) ||
+        (st = q_tensor(g, node, n->out[0], "y", &ys, &yz)))
+        return st;
+    if (ys != (sig ? 1.0f / 256.0f : 1.0f / 128.0f) || yz != (sig ? -128 : 0))
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED,
+                               "int8 %s output must have scale 1/%d and zero point %d",
+                               sig ? "Sigmoid" : "Tanh", sig ? 256 : 128, sig ? -128 : 0);
+    if (tml_tensor_numel(x) < 1 || tml_tensor_numel(x) > TML_NN_LIM)
+        return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "input size");
+    memset(p, 0, sizeof *p);
+    p->count = (int32_t)tml_tensor_numel(x);
+    p->input_zero_point = xz;
+    tml_fx_act_input_scaling((double)xs, &p->input_multiplier, &p->input_left_shift,
+                             &p->input_range_radius);
+    return TML_OK;
+}
+
 /* ---- dispatch ---- */
 
 tml_status tml_quant_shape(tml_graph *g, int node)
@@ -496,6 +523,13 @@ tml_status tml_quant_shape(tml_graph *g, int node)
         if ((st = binary_q(g, node, &p, &rank, dims)))
             return st;
         set_out(g, node, rank, dims);
+        return TML_OK;
+    }
+    case TML_OP_SIGMOID: case TML_OP_TANH: {
+        tml_act_s8_params p;
+        if ((st = act_q(g, node, &p)))
+            return st;
+        set_out(g, node, x->rank, x->dims);
         return TML_OK;
     }
     default:
@@ -555,6 +589,13 @@ tml_status tml_quant_lower(tml_graph *g, int node, tml_step_desc *step)
         if ((st = binary_q(g, node, &p, &rank, dims)))
             return st;
         return emit(g, node, step, TML_K_QMUL_S8, &p, sizeof p, 2);
+    }
+    case TML_OP_SIGMOID: case TML_OP_TANH: {
+        tml_act_s8_params p;
+        if ((st = act_q(g, node, &p)))
+            return st;
+        return emit(g, node, step, n->op == TML_OP_SIGMOID ? TML_K_LOGISTIC_S8 : TML_K_TANH_S8,
+                    &p, sizeof p, 1);
     }
     default:
         return tml_node_errorf(g, node, TML_ERR_UNSUPPORTED, "int8 version not supported");

@@ -94,12 +94,46 @@ static void test_avgpool(void **state)
     assert_int_equal(y[0], -2);
 }
 
+/* LOGISTIC and TANH against libm, over every int8 input of a scale-0.1 tensor: within one
+ * output step (the fixed-point functions are accurate to ~1e-7; the rest is rounding). */
+static void test_logistic_tanh(void **state)
+{
+    tml_act_s8_params p;
+    int8_t x[256], y[256];
+    const void *in[1] = {x};
+    void *out[1] = {y};
+    const double s = 0.1;
+    int i;
+    (void)state;
+    for (i = 0; i < 256; i++)
+        x[i] = (int8_t)(i - 128);
+    memset(&p, 0, sizeof p);
+    p.count = 256;
+    p.input_zero_point = 3;
+    tml_fx_act_input_scaling(s, &p.input_multiplier, &p.input_left_shift, &p.input_range_radius);
+    tml_logistic_s8(&p, in, out, NULL);
+    for (i = 0; i < 256; i++) {
+        double want = 1.0 / (1.0 + exp(-s * (x[i] - 3))) * 256.0 - 128.0;
+        want = want > 127 ? 127 : want;
+        assert_true(fabs(want - y[i]) <= 1.0);
+    }
+    assert_int_equal(y[131], 0); /* x = zero point: exactly one half */
+    tml_tanh_s8(&p, in, out, NULL);
+    for (i = 0; i < 256; i++) {
+        double want = tanh(s * (x[i] - 3)) * 128.0;
+        want = want > 127 ? 127 : want;
+        assert_true(fabs(want - y[i]) <= 1.0);
+    }
+    assert_int_equal(y[131], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qmul),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_avgpool),
+        cmocka_unit_test(test_logistic_tanh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,4 +162,17 @@ typedef struct {
     int32_t multiplier, shift;
 } tml_requantize_params;
 
+/*
+ * LOGISTIC_S8 and TANH_S8: TFLite's int8 LOGISTIC (output scale 1/256, zero point -128) and
+ * TANH (output scale 1/128, zero point 0). x - input_zero_point beyond +-input_range_radius
+ * saturates; otherwise it is scaled into Q4.27 (MultiplyByQuantizedMultiplier with
+ * input_multiplier and input_left_shift) and fed to gemmlowp's fixed-point function.
+ * in[0] x (count) s8   out[0] y (count) s8
+ */
+typedef struct {
+    int32_t count;
+    int32_t input_zero_point, input_range_radius;
+    int32_t input_multiplier, input_left_shift; /* tml_fx_act_input_scaling */
+} tml_act_s8_params;
+
 #endif
