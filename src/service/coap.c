@@ -44,6 +44,7 @@
 
 #include "lwm2m/lwm2m.h"
 #include "service/service_int.h"
+#include "service/web.h"
 
 #define LINKS_TEXT_MAX (64 * 1024) /* normalized object links stored per device */
 
@@ -303,8 +304,10 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
     int64_t tag;
     (void)sent;
     (void)mid;
-    if (!r)
+    if (!r) {
+        tml_web_infer_response(svc, session, recv); /* the page's /api/infer (web.c) */
         return COAP_RESPONSE_OK; /* not ours (or answered twice): ignore */
+    }
     snprintf(ep, sizeof ep, "%s", r->endpoint);
     fn = r->fn;
     tag = r->tag;
@@ -323,8 +326,10 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_
     tml_reply_fn fn;
     int64_t tag;
     (void)mid;
-    if (!r)
+    if (!r) {
+        tml_web_infer_nack(svc, session, sent);
         return;
+    }
     tml_log("device '%s': request to /%s failed (%s)", r->endpoint, r->path,
             reason == COAP_NACK_TOO_MANY_RETRIES ? "no answer"
             : reason == COAP_NACK_RST            ? "reset"
@@ -872,6 +877,7 @@ void tml_coap_run(tml_service *svc, unsigned timeout_ms)
     int64_t now;
     coap_io_process((coap_context_t *)svc->coap, timeout_ms);
     send_requests(svc);
+    tml_web_infer_tick(svc); /* an inference the page asked for (web.c) */
     now = (int64_t)time(NULL);
     if (now != svc->last_expiry_check) {
         svc->last_expiry_check = now;
