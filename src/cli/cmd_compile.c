@@ -114,6 +114,10 @@ int cmd_compile(int argc, char **argv)
         fprintf(stderr, "tmlaas compile: %s\n", err);
         return 2;
     }
+    /* The fast float32 kernels are tuned for hosts with wide vector units; on a
+     * microcontroller they would cost scratch RAM and padded weights in flash. */
+    if (strcmp(tgt.arch, "host") != 0)
+        co.plan.reference_kernels = true;
 
     st = tml_model_compile(model, &co, &m, err, sizeof err);
     if (st != TML_OK) {

