@@ -766,6 +766,20 @@ static tml_status run_node(tml_trainer *t, int ni, int bwd, int training)
 
 /* ---- construction ---- */
 
+/* Nodes the trainer does not run: dead ones, the Softmax fused into the loss, and nodes whose
+ * outputs are all constants already (an imported Constant, or folded by a pass). */
+static int skipped(const tml_trainer *t, int ni)
+{
+    const tml_node *n = &t->g->nodes[ni];
+    int j;
+    if (n->dead || ni == t->softmax_node)
+        return 1;
+    for (j = 0; j < n->n_out; j++)
+        if (n->out[j] >= 0 && !t->g->tensors[n->out[j]].data)
+            return 0;
+    return 1;
+}
+
 static int is_param_slot(const tml_node *n, int slot)
 {
     switch (n->op) {
@@ -789,7 +803,7 @@ static tml_status set_shapes(tml_trainer *t, int nb)
     tml_status st;
     t->shape[t->in_t].d[0] = nb;
     for (i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if ((st = node_shape(t, i)))
             return st;
@@ -807,6 +821,8 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
         return tml_graph_errorf(g, TML_ERR_ARG, "batch size must be positive");
     if (g->n_outputs < 1)
         return tml_graph_errorf(g, TML_ERR_FORMAT, "graph '%s' has no output", g->name ? g->name : "");
+    if ((st = tml_graph_verify(g)))
+        return st;
     t = calloc(1, sizeof *t);
     if (!t)
         return TML_ERR_NOMEM;
@@ -871,7 +887,7 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
     /* every input of a live node must exist and be float (except Reshape's shape) */
     for (i = 0; i < g->n_nodes; i++) {
         const tml_node *n = &g->nodes[i];
-        if (n->dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         for (j = 0; j < n->n_in; j++) {
             int ti = n->in[j];
@@ -920,7 +936,7 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
     }
     for (i = 0; i < g->n_nodes; i++) {
         const tml_node *n = &g->nodes[i];
-        if (n->dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if (n->op == TML_OP_MAXPOOL)
             t->aux[i] = calloc((size_t)numel(&t->shape[n->out[0]]), sizeof(int32_t));
@@ -985,7 +1001,7 @@ tml_status tml_trainer_forward(tml_trainer *t, const float *x, int n, bool train
     t->n = n;
     memcpy(t->val[t->in_t], x, (size_t)(n * t->sample) * sizeof(float));
     for (i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if ((st = run_node(t, i, 0, training)))
             return st;
@@ -1042,7 +1058,7 @@ tml_status tml_trainer_step_grad(tml_trainer *t, const float *x, const uint8_t *
         ok += am == y[i];
     }
     for (i = g->n_nodes - 1; i >= 0; i--) {
-        if (g->nodes[i].dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if ((st = run_node(t, i, 1, 1)))
             return st;
