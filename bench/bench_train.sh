@@ -5,7 +5,8 @@
 #   2. throughput on one core: bench_train (C) and bench_train_torch.py (PyTorch, one thread)
 #      train the same architecture with the same batch size and optimizer for BATCHES batches,
 #      alternating C / PyTorch REPS times so both see the same machine load; the ratio is of
-#      the medians.
+#      the medians. images/s are by process CPU time (the machine is shared; wall-clock
+#      figures are in the raw lines bench_train and bench_train_torch.py print).
 # usage: bench/bench_train.sh [BUILD_DIR (build)] [EPOCHS (6)] [BATCHES (300)] [REPS (3)]
 # Writes bench/results/train.txt. Build with RelWithDebInfo (-O2) first.
 set -eu

@@ -49,6 +49,8 @@ struct tml_trainer {
     void **aux;          /* (n_nodes) per-node saved state (argmax, batch statistics) */
     tml_param *params;
     int n_params;
+    float *in_grad;      /* gradient at the input, computed only when asked for */
+    bool want_in_grad;
     float *col, *col2, *tr; /* scratch: im2col, its gradient, transposes */
     size_t col_cap, col2_cap, tr_cap;
 };
@@ -391,46 +393,69 @@ static tml_status node_shape(tml_trainer *t, int ni)
 
 /* ---- forward ---- */
 
+/* The range [*j0, *j1) of output columns j whose input column j*s - pad + off lies in [0, W). */
+static void valid_cols(int64_t Wo, int64_t W, int64_t s, int64_t pad, int64_t off, int64_t *j0,
+                       int64_t *j1)
+{
+    int64_t lo = pad - off, hi = W + pad - off; /* need lo <= j*s < hi */
+    *j0 = lo > 0 ? (lo + s - 1) / s : 0;
+    *j1 = hi > 0 ? (hi + s - 1) / s : 0;
+    if (*j1 > Wo)
+        *j1 = Wo;
+    if (*j0 > *j1)
+        *j0 = *j1;
+}
+
+/* col (C*kh*kw, Ho*Wo) from one sample's x (C, H, W); padding reads as 0. */
 static void im2col(const float *x, int64_t C, int64_t H, int64_t W, const win *o, int64_t Ho,
                    int64_t Wo, float *col)
 {
-    int64_t c, ki, kj, i, j;
+    int64_t c, ki, kj, i, j, j0, j1;
     for (c = 0; c < C; c++)
         for (ki = 0; ki < o->kh; ki++)
             for (kj = 0; kj < o->kw; kj++) {
                 float *row = col + ((c * o->kh + ki) * o->kw + kj) * Ho * Wo;
+                int64_t off = kj * o->dw - o->pw0;
+                valid_cols(Wo, W, o->sw, o->pw0, kj * o->dw, &j0, &j1);
                 for (i = 0; i < Ho; i++) {
                     int64_t h = i * o->sh - o->ph0 + ki * o->dh;
                     float *r = row + i * Wo;
+                    int64_t base = (c * H + h) * W + off; /* x index of column j: base + j*sw */
                     if (h < 0 || h >= H) {
                         memset(r, 0, (size_t)Wo * sizeof(float));
                         continue;
                     }
-                    for (j = 0; j < Wo; j++) {
-                        int64_t w = j * o->sw - o->pw0 + kj * o->dw;
-                        r[j] = (w >= 0 && w < W) ? x[(c * H + h) * W + w] : 0.0f;
-                    }
+                    for (j = 0; j < j0; j++)
+                        r[j] = 0.0f;
+                    if (o->sw == 1)
+                        memcpy(r + j0, x + base + j0, (size_t)(j1 - j0) * sizeof(float));
+                    else
+                        for (j = j0; j < j1; j++)
+                            r[j] = x[base + j * o->sw];
+                    for (j = j1; j < Wo; j++)
+                        r[j] = 0.0f;
                 }
             }
 }
 
+/* dx (C, H, W) += the columns of dcol put back where im2col took them from. */
 static void col2im(const float *col, int64_t C, int64_t H, int64_t W, const win *o, int64_t Ho,
                    int64_t Wo, float *dx)
 {
-    int64_t c, ki, kj, i, j;
+    int64_t c, ki, kj, i, j, j0, j1;
     for (c = 0; c < C; c++)
         for (ki = 0; ki < o->kh; ki++)
             for (kj = 0; kj < o->kw; kj++) {
                 const float *row = col + ((c * o->kh + ki) * o->kw + kj) * Ho * Wo;
+                int64_t off = kj * o->dw - o->pw0;
+                valid_cols(Wo, W, o->sw, o->pw0, kj * o->dw, &j0, &j1);
                 for (i = 0; i < Ho; i++) {
                     int64_t h = i * o->sh - o->ph0 + ki * o->dh;
+                    int64_t base = (c * H + h) * W + off;
                     if (h < 0 || h >= H)
                         continue;
-                    for (j = 0; j < Wo; j++) {
-                        int64_t w = j * o->sw - o->pw0 + kj * o->dw;
-                        if (w >= 0 && w < W)
-                            dx[(c * H + h) * W + w] += row[i * Wo + j];
-                    }
+                    for (j = j0; j < j1; j++)
+                        dx[base + j * o->sw] += row[i * Wo + j];
                 }
             }
 }
@@ -949,6 +974,8 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
             return TML_ERR_NOMEM;
         }
     }
+    t->in_grad = t->grad[t->in_t];
+    t->grad[t->in_t] = NULL; /* conv1's input gradient costs as much as its forward pass */
     if (t->shape[t->logits_t].rank < 1 || numel(&t->shape[t->logits_t]) % max_batch) {
         tml_trainer_free(t);
         return tml_graph_errorf(g, TML_ERR_SHAPE, "output '%s' is not one row per sample",
@@ -964,6 +991,9 @@ void tml_trainer_free(tml_trainer *t)
     int i;
     if (!t)
         return;
+    if (t->grad && t->in_t >= 0)
+        t->grad[t->in_t] = NULL;
+    free(t->in_grad);
     for (i = 0; i < t->n_params; i++) {
         free(t->params[i].g);
         free(t->params[i].m);
@@ -1070,9 +1100,15 @@ tml_status tml_trainer_step_grad(tml_trainer *t, const float *x, const uint8_t *
     return TML_OK;
 }
 
+void tml_trainer_want_input_grad(tml_trainer *t, bool on)
+{
+    t->want_in_grad = on;
+    t->grad[t->in_t] = on ? t->in_grad : NULL;
+}
+
 const float *tml_trainer_input_grad(const tml_trainer *t)
 {
-    return t->grad[t->in_t];
+    return t->want_in_grad ? t->in_grad : NULL;
 }
 
 tml_param *tml_trainer_params(tml_trainer *t, int *n)
