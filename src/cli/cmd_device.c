@@ -36,7 +36,9 @@ static const char help[] =
     "  --ram BYTES         arena budget for a model (default 4194304)\n"
     "  --flash BYTES       package budget (default 8388608)\n"
     "  --accelerators A    comma-separated, default none\n"
-    "  --timeout-ms N      wait for one CoAP response (default 3000)\n";
+    "  --timeout-ms N      wait for one CoAP response (default 3000)\n"
+    "  --psk HEX           DTLS pre-shared key (identity: the endpoint name), for a\n"
+    "                      coaps:// server and coaps:// package URIs\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -67,7 +69,7 @@ int cmd_device(int argc, char **argv)
     uint32_t listen = 5685, timeout = 3000, lifetime = 60;
     uint32_t clock_hz = 1000000000u, ram = 4u << 20, flash = 8u << 20;
     const char *server = NULL, *endpoint = NULL, *target = NULL, *data_dir = NULL, *key = NULL;
-    const char *core = NULL, *accel = "";
+    const char *core = NULL, *accel = "", *psk = NULL;
     struct sigaction sa;
     tml_status st;
     int i, rc = 1;
@@ -91,6 +93,7 @@ int cmd_device(int argc, char **argv)
         else if (strcmp(a, "--server-key") == 0) key = v;
         else if (strcmp(a, "--core") == 0) core = v;
         else if (strcmp(a, "--accelerators") == 0) accel = v;
+        else if (strcmp(a, "--psk") == 0) psk = v;
         else if (strcmp(a, "--port") == 0) num = &listen;
         else if (strcmp(a, "--lifetime") == 0) num = &lifetime;
         else if (strcmp(a, "--clock-hz") == 0) num = &clock_hz;
@@ -119,6 +122,8 @@ int cmd_device(int argc, char **argv)
     pc.data_dir = data_dir;
     pc.server_key = key;
     pc.timeout_ms = timeout;
+    pc.psk_identity = endpoint;
+    pc.psk_hex = psk;
     st = tml_host_port_open(&pc, &hp, err, sizeof err);
     if (st != TML_OK) {
         fprintf(stderr, "tmlaas device: %s\n", err);
