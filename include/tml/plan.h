@@ -54,6 +54,8 @@ typedef struct {
     uint32_t align;        /* arena alignment, default TML_PLAN_ALIGN */
     bool inplace;          /* allow in-place reuse where an op permits it (default true) */
     const char *strategy;  /* force one memory strategy by name; NULL = try all, keep best */
+    bool reference_kernels; /* true: keep the nn reference kernels; false (default): use the
+                               fast variants where they apply (src/ops/select_fast.c) */
 } tml_plan_options;
 
 typedef struct tml_plan {

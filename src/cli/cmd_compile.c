@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "tml/codegen.h"
 #include "tml/compiler.h"
+#include "tml/target.h"
 
 static const char help[] =
     "usage: tmlaas compile MODEL -o DIR [options]\n"
@@ -25,12 +26,16 @@ static const char help[] =
     "\n"
     "options:\n"
     "  -o, --out DIR        output directory (created if missing)\n"
-    "  --target NAME        target profile (default: host)\n"
+    "  --target NAME|FILE   target profile (default: host; see docs/targets.md)\n"
+    "  --ram SIZE, --flash SIZE  override the profile's budgets (e.g. 256K, 1M)\n"
+    "  --image              also build a firmware image (image.elf, image.bin) and report\n"
+    "                       its measured footprint (image.json)\n"
     "  --prefix NAME        identifier prefix of the generated API (default: model)\n"
     "  --harness            also write main.c (see above)\n"
     "  --map                print the arena memory map\n"
     "  --strategy NAME      force one memory strategy (greedy-size, greedy-first-use, ...)\n"
     "  --no-fold, --no-fuse disable constant folding / activation and batch-norm fusion\n"
+    "  --reference-kernels  use only the reference kernels (no fast float32 variants)\n"
     "  -q, --quiet          print nothing but errors\n";
 
 static int write_text(const char *dir, const char *name, const char *text)
@@ -48,8 +53,9 @@ static int write_text(const char *dir, const char *name, const char *text)
 
 int cmd_compile(int argc, char **argv)
 {
-    const char *model = NULL, *out = NULL, *target = "host";
-    bool quiet = false, map = false;
+    const char *model = NULL, *out = NULL, *target = "host", *ram = NULL, *flash = NULL;
+    bool quiet = false, map = false, image = false;
+    tml_target tgt;
     tml_compile_options co;
     tml_codegen_options go;
     tml_model *m = NULL;
@@ -73,6 +79,14 @@ int cmd_compile(int argc, char **argv)
             go.prefix = argv[++i];
         } else if (!strcmp(a, "--strategy") && i + 1 < argc) {
             co.plan.strategy = argv[++i];
+        } else if (!strcmp(a, "--reference-kernels")) {
+            co.plan.reference_kernels = true;
+        } else if (!strcmp(a, "--ram") && i + 1 < argc) {
+            ram = argv[++i];
+        } else if (!strcmp(a, "--flash") && i + 1 < argc) {
+            flash = argv[++i];
+        } else if (!strcmp(a, "--image")) {
+            image = true;
         } else if (!strcmp(a, "--harness")) {
             go.harness = true;
         } else if (!strcmp(a, "--map")) {
@@ -96,8 +110,8 @@ int cmd_compile(int argc, char **argv)
         return cli_usage_error("compile", "missing MODEL");
     if (!out)
         return cli_usage_error("compile", "missing -o DIR");
-    if (strcmp(target, "host") != 0) {
-        fprintf(stderr, "tmlaas compile: unknown target '%s' (known: host)\n", target);
+    if (tml_target_load_budget(target, ram, flash, &tgt, err, sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas compile: %s\n", err);
         return 2;
     }
 
@@ -105,6 +119,10 @@ int cmd_compile(int argc, char **argv)
     if (st != TML_OK) {
         fprintf(stderr, "tmlaas compile: %s\n", err);
         return 1;
+    }
+    if (tml_target_check_fit(&tgt, m->plan, err, sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas compile: %s: %s\n", model, err);
+        goto done;
     }
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "tmlaas compile: cannot create '%s': %s\n", out, strerror(errno));
@@ -130,6 +148,31 @@ int cmd_compile(int argc, char **argv)
         if (map)
             tml_plan_print_map(m->plan, stdout);
         printf("  wrote %s/{model.c,model.h,tml/,model.tmlpkg,report.json}\n", out);
+    }
+    if (image) {
+        tml_image_sizes sz;
+        tml_image_run_stats rs;
+        bool ran;
+        err[0] = '\0';
+        if (tml_image_make(&tgt, m->plan, out, &sz, &rs, &ran, err, sizeof err) != TML_OK) {
+            fprintf(stderr, "tmlaas compile: %s: %s\n", model, err);
+            goto done;
+        }
+        json = tml_image_report_json(&tgt, &sz, ran ? &rs : NULL);
+        if (!json || write_text(out, "image.json", json) != 0) {
+            free(json);
+            goto done;
+        }
+        free(json);
+        if (!ran && err[0])
+            fprintf(stderr, "tmlaas compile: note: image built, not measured: %s\n", err);
+        if (!quiet) {
+            tml_image_report_print(&tgt, &sz, ran ? &rs : NULL, stdout);
+            printf(tml_target_has_image(&tgt)
+                       ? "  wrote %s/{image.elf,image.bin,image.map,image.json}\n"
+                       : "  wrote %s/{obj/,image.json} (no platform port: objects only)\n",
+                   out);
+        }
     }
     rc = 0;
 done:

@@ -4,17 +4,22 @@
  * report (or, with --raw, the graph as imported, before any pass).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "tml/compiler.h"
 #include "tml/import.h"
+#include "tml/package.h"
+#include "tml/tensor_io.h"
 
 static const char help[] =
     "usage: tmlaas inspect MODEL [--raw] [--map]\n"
+    "       tmlaas inspect PACKAGE.tmlpkg\n"
     "\n"
     "Prints the graph: inputs, outputs, and one line per node (op, shapes, fused activation).\n"
     "By default the graph after the compiler's passes, followed by the compile report.\n"
+    "A model package is validated as a device would and its tables printed.\n"
     "  --raw     the graph exactly as imported (no passes; shapes may be unknown)\n"
     "  --map     also print the arena memory map\n";
 
@@ -87,6 +92,24 @@ int cmd_inspect(int argc, char **argv)
     }
     if (!model)
         return cli_usage_error("inspect", "missing MODEL");
+    {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        if (tml_file_read(model, (size_t)1 << 31, &data, &size, err, sizeof err) != TML_OK) {
+            fprintf(stderr, "tmlaas inspect: %s\n", err);
+            return 1;
+        }
+        if (size >= 4 && memcmp(data, "TMLP", 4) == 0) {
+            tml_status st = tml_package_print(data, size, stdout, err, sizeof err);
+            free(data);
+            if (st != TML_OK) {
+                fprintf(stderr, "tmlaas inspect: %s: %s\n", model, err);
+                return 1;
+            }
+            return 0;
+        }
+        free(data);
+    }
     if (raw) {
         tml_graph *g = tml_graph_new();
         int rc = 0;

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "tml/compiler.h"
 #include "tml/interp.h"
+#include "tml/target.h"
 #include "tml/tensor_io.h"
 
 #define MAX_IO 16
@@ -26,7 +27,48 @@ static const char help[] =
     "options:\n"
     "  -i, --input FILE     next graph input (.npy)\n"
     "  -o, --output FILE    where to write the next graph output (.npy)\n"
+    "  --target NAME|FILE   build a firmware image for the target and run it (under QEMU)\n"
+    "                       instead of the host interpreter; prints its measured footprint\n"
+    "  --dir DIR            with --target: build and run in DIR (kept; default: a temporary\n"
+    "                       directory, removed after a successful run)\n"
     "  -q, --quiet          no summary\n";
+
+/* Builds and runs the image of m for target name; outputs[i] are malloc'd. */
+static int run_on_target(const char *name, const char *dir_opt, tml_model *m,
+                         const tml_value *inputs, void **outputs, bool quiet)
+{
+    const void *in_data[MAX_IO];
+    size_t in_bytes[MAX_IO];
+    char tmp[] = "/tmp/tmlaas-run-XXXXXX", err[1024];
+    const char *dir = dir_opt;
+    tml_target t;
+    tml_image_sizes sz;
+    tml_image_run_stats rs;
+    int i;
+
+    if (tml_target_load(name, &t, err, sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas run: %s\n", err);
+        return 2;
+    }
+    if (!dir && !(dir = mkdtemp(tmp))) {
+        fprintf(stderr, "tmlaas run: cannot create a temporary directory\n");
+        return 1;
+    }
+    for (i = 0; i < m->plan->n_inputs; i++) {
+        in_data[i] = inputs[i].data;
+        in_bytes[i] = inputs[i].nbytes;
+    }
+    if (tml_target_run_plan(&t, m->plan, dir, in_data, in_bytes, outputs, &sz, &rs, err,
+                            sizeof err) != TML_OK) {
+        fprintf(stderr, "tmlaas run: %s\n", err);
+        return 1;
+    }
+    if (!quiet)
+        tml_image_report_print(&t, &sz, &rs, stdout);
+    if (!dir_opt)
+        tml_image_dir_remove(dir);
+    return 0;
+}
 
 static void print_summary(const tml_value *v, const char *name)
 {
@@ -84,7 +126,9 @@ static void print_summary(const tml_value *v, const char *name)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *model = NULL, *in_paths[MAX_IO], *out_paths[MAX_IO];
+    const char *model = NULL, *in_paths[MAX_IO], *out_paths[MAX_IO], *target = NULL,
+               *dir = NULL;
+    void *tout[MAX_IO] = {NULL};
     int n_in = 0, n_out = 0, i, rc = 1;
     bool quiet = false;
     tml_value inputs[MAX_IO];
@@ -107,6 +151,10 @@ int cmd_run(int argc, char **argv)
             if (n_out == MAX_IO)
                 return cli_usage_error("run", "more than %d outputs", MAX_IO);
             out_paths[n_out++] = argv[++i];
+        } else if (!strcmp(a, "--target") && i + 1 < argc) {
+            target = argv[++i];
+        } else if (!strcmp(a, "--dir") && i + 1 < argc) {
+            dir = argv[++i];
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = true;
         } else if (a[0] == '-') {
@@ -142,11 +190,24 @@ int cmd_run(int argc, char **argv)
                 m->plan->n_inputs, n_in);
         goto done;
     }
-    if (tml_interp_new(m->plan, &it, err, sizeof err) != TML_OK) {
+    if (target) {
+        for (i = 0; i < n_in; i++) {
+            const tml_plan_tensor *pt = &m->plan->tensors[m->plan->inputs[i]];
+            if (inputs[i].dtype != pt->dtype) {
+                fprintf(stderr, "tmlaas run: '%s': dtype %s, but input '%s' is %s\n",
+                        in_paths[i], tml_dtype_name(inputs[i].dtype), pt->name,
+                        tml_dtype_name(pt->dtype));
+                goto done;
+            }
+        }
+        if ((rc = run_on_target(target, dir, m, inputs, tout, quiet)) != 0)
+            goto done;
+        rc = 1;
+    } else if (tml_interp_new(m->plan, &it, err, sizeof err) != TML_OK) {
         fprintf(stderr, "tmlaas run: %s: %s\n", model, err);
         goto done;
     }
-    for (i = 0; i < n_in; i++) {
+    for (i = 0; i < n_in && it; i++) {
         const tml_plan_tensor *pt = &m->plan->tensors[m->plan->inputs[i]];
         size_t bytes;
         void *dst = tml_interp_input(it, i, &bytes);
@@ -162,7 +223,7 @@ int cmd_run(int argc, char **argv)
         }
         memcpy(dst, inputs[i].data, bytes);
     }
-    if (tml_interp_run(it) != TML_OK) {
+    if (it && tml_interp_run(it) != TML_OK) {
         fprintf(stderr, "tmlaas run: %s: execution failed\n", model);
         goto done;
     }
@@ -176,7 +237,12 @@ int cmd_run(int argc, char **argv)
         v.rank = pt->rank;
         for (d = 0; d < pt->rank; d++)
             v.dims[d] = pt->dims[d];
-        v.data = tml_interp_output(it, i, &bytes);
+        if (it) {
+            v.data = tml_interp_output(it, i, &bytes);
+        } else {
+            v.data = tout[i];
+            bytes = pt->bytes;
+        }
         v.nbytes = bytes;
         if (!quiet)
             print_summary(&v, pt->name);
@@ -187,6 +253,8 @@ int cmd_run(int argc, char **argv)
     }
     rc = 0;
 done:
+    for (i = 0; i < MAX_IO; i++)
+        free(tout[i]);
     for (i = 0; i < n_in; i++)
         tml_value_release(&inputs[i]);
     tml_interp_free(it);

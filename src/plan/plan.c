@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/select_fast.h"
 #include "plan/plan_internal.h"
 #include "tml/arena.h"
 
@@ -51,7 +52,8 @@ typedef struct {
     wstep *st;
     int n_st, cap_st;
 
-    int *g2p;           /* (g->n_tensors) graph tensor -> plan tensor, -1 */
+    int *g2p;           /* (n_g2p) graph tensor -> plan tensor, -1 */
+    int n_g2p;          /* g->n_tensors when g2p was last sized: lowering may add constants */
 } builder;
 
 static int find(builder *b, int i)
@@ -198,6 +200,23 @@ static tml_status get_tensor(builder *b, int gt, int *out)
     if (!is_const)
         b->t[*out].output_index = index_in(g->outputs, g->n_outputs, gt);
     b->g2p[gt] = *out;
+    return TML_OK;
+}
+
+/* Lowering may add tensors to the graph (select_fast.c: packed weights): extend g2p to them. */
+static tml_status grow_g2p(builder *b)
+{
+    int *n;
+    int i;
+    if (b->g->n_tensors <= b->n_g2p)
+        return TML_OK;
+    n = realloc(b->g2p, ((size_t)b->g->n_tensors + 1) * sizeof(int));
+    if (!n)
+        return TML_ERR_NOMEM;
+    for (i = b->n_g2p; i < b->g->n_tensors; i++)
+        n[i] = -1;
+    b->g2p = n;
+    b->n_g2p = b->g->n_tensors;
     return TML_OK;
 }
 
@@ -773,17 +792,22 @@ void tml_plan_options_default(tml_plan_options *o)
     o->align = TML_PLAN_ALIGN;
     o->inplace = true;
     o->strategy = NULL;
+    o->reference_kernels = false;
 }
 
+/* ctx: the tml_plan_options (or NULL: defaults). */
 static tml_status op_lower(tml_graph *g, int node, tml_step_desc *step, void *ctx)
 {
-    (void)ctx;
-    return tml_op_lower(g, node, step);
+    const tml_plan_options *o = (const tml_plan_options *)ctx;
+    tml_status st = tml_op_lower(g, node, step);
+    if (st == TML_OK && !(o && o->reference_kernels))
+        tml_select_fast_kernel(g, node, step);
+    return st;
 }
 
 tml_status tml_plan_build(tml_graph *g, const tml_plan_options *o, tml_plan **out)
 {
-    return tml_plan_build_lowered(g, o, op_lower, NULL, out);
+    return tml_plan_build_lowered(g, o, op_lower, (void *)o, out);
 }
 
 tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_plan_lower_fn lower,
@@ -829,6 +853,7 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
     }
     for (i = 0; i < g->n_tensors; i++)
         b.g2p[i] = -1;
+    b.n_g2p = g->n_tensors;
 
     /* graph inputs first: plan tensors 0..n_inputs-1 in graph order (duplicates share) */
     for (k = 0; k < g->n_inputs; k++) {
@@ -846,6 +871,8 @@ tml_status tml_plan_build_lowered(tml_graph *g, const tml_plan_options *o, tml_p
             continue;
         tml_step_desc_init(&d);
         if ((st = lower(g, i, &d, ctx)))
+            goto fail;
+        if ((st = grow_g2p(&b)))
             goto fail;
         if (d.kernel == TML_K_NONE)
             st = lower_view(&b, i, &d);

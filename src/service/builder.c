@@ -17,15 +17,22 @@
  * deployments survive restarts in the store and are picked up where they were.
  *
  * Compiling in its own thread keeps the CoAP loop and the HTTP thread responsive; the store
- * is the only thing they share. Delivery (Package URI, Execute) takes over deployments in
+ * is the only thing they share. Each compile runs in a forked child that reports through a
+ * pipe, so a compiler crash or hang on a hostile model (killed after 300 s) fails that build
+ * with a message instead of taking the service, and every device's registration, down. Delivery (Package URI, Execute) takes over deployments in
  * state "delivering".
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tml/codegen.h"
 #include "tml/compiler.h"
@@ -60,49 +67,202 @@ static bool read_profile(const char *node_info, node_profile *np)
     return np->profile[0] != 0;
 }
 
+/* What a build child reports through its pipe, followed by report_len bytes of JSON. */
+typedef struct {
+    int32_t status;
+    uint32_t arena;
+    uint64_t pkg_len;
+    char sha[TML_SHA_HEX];
+    char err[1024];
+    uint32_t report_len;
+} build_result;
+
+#define BUILD_TIMEOUT_S 300
+
+static void write_all_fd(int fd, const void *p, size_t n)
+{
+    const char *c = (const char *)p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+/* The child: compile, package, store the package; report through fd; never returns. Only
+ * the compiler, the artifact files and write(2) are used here - no store, no log (their
+ * locks may have been held by another thread at fork time). */
+static void child_build(tml_service *svc, const char *path, int fd)
+{
+    build_result r;
+    tml_compile_options o;
+    tml_model *cm = NULL;
+    uint8_t *pkg = NULL;
+    size_t pkg_len = 0;
+    char *report = NULL;
+    tml_status st;
+    memset(&r, 0, sizeof r);
+    tml_compile_options_default(&o);
+    st = tml_model_compile(path, &o, &cm, r.err, sizeof r.err);
+    if (st == TML_OK)
+        st = tml_package_build(cm->plan, &pkg, &pkg_len, r.err, sizeof r.err);
+    if (st == TML_OK)
+        st = tml_artifact_put(svc->artifacts_dir, pkg, pkg_len, r.sha, r.err, sizeof r.err);
+    if (st == TML_OK) {
+        report = tml_model_report_json(cm);
+        r.arena = cm->plan->arena_size;
+        r.pkg_len = pkg_len;
+        r.report_len = report ? (uint32_t)strlen(report) : 0;
+    }
+    r.status = st;
+    write_all_fd(fd, &r, sizeof r);
+    if (r.report_len)
+        write_all_fd(fd, report, r.report_len);
+    close(fd);
+    _exit(0);
+}
+
+/* Runs child_build in a child process, so that a compiler crash or hang on a hostile model
+ * fails one build instead of taking the service down. */
+static tml_status run_isolated(tml_service *svc, const char *path, build_result *r,
+                               char **report)
+{
+    int p[2], status = 0;
+    pid_t pid;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    time_t deadline = time(NULL) + BUILD_TIMEOUT_S;
+    bool timed_out = false;
+    memset(r, 0, sizeof *r);
+    *report = NULL;
+    if (pipe(p) != 0) {
+        snprintf(r->err, sizeof r->err, "cannot create a pipe: %s", strerror(errno));
+        return TML_ERR_IO;
+    }
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        snprintf(r->err, sizeof r->err, "cannot fork the compiler: %s", strerror(errno));
+        return TML_ERR_IO;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_build(svc, path, p[1]);
+    }
+    close(p[1]);
+    for (;;) {
+        struct pollfd pf;
+        ssize_t n;
+        int left = (int)(deadline - time(NULL));
+        if (left <= 0) {
+            timed_out = true;
+            kill(pid, SIGKILL);
+            break;
+        }
+        pf.fd = p[0];
+        pf.events = POLLIN;
+        if (poll(&pf, 1, left * 1000) <= 0)
+            continue;
+        if (len == cap) {
+            size_t nc = cap ? 2 * cap : 65536;
+            char *nb = nc <= (64u << 20) ? realloc(buf, nc) : NULL;
+            if (!nb) {
+                kill(pid, SIGKILL);
+                break;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        n = read(p[0], buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (len >= sizeof *r) {
+        memcpy(r, buf, sizeof *r);
+        r->err[sizeof r->err - 1] = 0;
+        r->sha[TML_SHA_HEX - 1] = 0;
+        if (r->report_len && len >= sizeof *r + r->report_len) {
+            *report = malloc((size_t)r->report_len + 1);
+            if (*report) {
+                memcpy(*report, buf + sizeof *r, r->report_len);
+                (*report)[r->report_len] = 0;
+            }
+        }
+        free(buf);
+        return (tml_status)r->status;
+    }
+    free(buf);
+    if (timed_out)
+        snprintf(r->err, sizeof r->err, "the compiler took longer than %d s", BUILD_TIMEOUT_S);
+    else if (WIFSIGNALED(status))
+        snprintf(r->err, sizeof r->err, "the compiler crashed (signal %d)", WTERMSIG(status));
+    else
+        snprintf(r->err, sizeof r->err, "the compiler exited without a result");
+    return TML_ERR;
+}
+
 /* Compiles the model for a profile into b (status, artifact, report or error). The profile
  * does not change the compile options yet: targets/ will map it to kernels and flags. */
 static void compile_into(tml_service *svc, const tml_model_entry *m, tml_build *b, uint32_t *arena,
                          size_t *pkg_len)
 {
-    char err[1024];
-    tml_compile_options o;
-    tml_model *cm = NULL;
-    uint8_t *pkg = NULL;
+    char err[1024], path[1300];
+    build_result r;
+    char *report = NULL;
     tml_status st;
-    clock_t t0 = clock();
+    time_t t0 = time(NULL);
     *arena = 0;
     *pkg_len = 0;
     free(b->error);
     free(b->report);
     b->error = b->report = NULL;
     b->artifact_sha[0] = 0;
+    /* the path from the artifact directory, not the stored one: the data directory may
+     * have moved since the upload */
+    tml_artifact_path(svc->artifacts_dir, m->sha256, path, sizeof path);
     st = tml_artifact_verify(svc->artifacts_dir, m->sha256, err, sizeof err);
     if (st == TML_OK) {
-        tml_compile_options_default(&o);
-        st = tml_model_compile(m->artifact_path, &o, &cm, err, sizeof err);
+        st = run_isolated(svc, path, &r, &report);
+        snprintf(err, sizeof err, "%s", r.err);
     }
-    if (st == TML_OK)
-        st = tml_package_build(cm->plan, &pkg, pkg_len, err, sizeof err);
-    if (st == TML_OK)
-        st = tml_artifact_put(svc->artifacts_dir, pkg, *pkg_len, b->artifact_sha, err, sizeof err);
-    if (st == TML_OK) {
+    if (st == TML_OK && tml_sha_hex_valid(r.sha)) {
         b->status = TML_BUILD_DONE;
-        b->report = tml_model_report_json(cm);
-        *arena = cm->plan->arena_size;
-        tml_log("build %lld: model '%s' version %d for '%s' done (%.2f s cpu, package %zu bytes, "
+        snprintf(b->artifact_sha, sizeof b->artifact_sha, "%s", r.sha);
+        b->report = report;
+        report = NULL;
+        *arena = r.arena;
+        *pkg_len = (size_t)r.pkg_len;
+        tml_log("build %lld: model '%s' version %d for '%s' done (%lds, package %zu bytes, "
                 "arena %u bytes, artifact %.16s)",
-                (long long)b->id, m->name, m->version, b->profile,
-                (double)(clock() - t0) / CLOCKS_PER_SEC, *pkg_len, *arena, b->artifact_sha);
+                (long long)b->id, m->name, m->version, b->profile, (long)(time(NULL) - t0),
+                *pkg_len, *arena, b->artifact_sha);
     } else {
+        /* the compiler names the file it read; name the model instead */
+        char msg[1200];
+        size_t pl = strlen(path);
+        const char *rest = strncmp(err, path, pl) == 0 ? err + pl : NULL;
+        if (rest && rest[0] == ':')
+            snprintf(msg, sizeof msg, "model '%s' version %d%s", m->name, m->version, rest);
+        else
+            snprintf(msg, sizeof msg, "model '%s' version %d: %s", m->name, m->version,
+                     err[0] ? err : "build failed");
         b->status = TML_BUILD_FAILED;
-        b->error = strdup(err);
+        b->error = strdup(msg);
         tml_log("build %lld: model '%s' version %d for '%s' failed: %s", (long long)b->id, m->name,
-                m->version, b->profile, err);
+                m->version, b->profile, msg);
     }
-    free(pkg);
-    if (cm)
-        tml_model_free(cm);
+    free(report);
 }
 
 static void fail_deployment(tml_service *svc, const tml_deployment *d, int64_t build_id,

@@ -6,6 +6,7 @@
  *   tmlaas models push FILE [--name NAME]
  *   tmlaas models rm NAME [VERSION]
  *   tmlaas deploy MODEL [--version V] --to DEVICE | --all
+ *   tmlaas deploy --status [--json]
  *   common: --url URL (TMLAAS_URL, http://127.0.0.1:8080), --token T (TMLAAS_TOKEN, else
  *           DATA_DIR/admin.token with --data-dir / TMLAAS_DATA_DIR / ./tmlaas-data)
  *
@@ -401,6 +402,17 @@ static int mutate(const char *cmd, client_opts *o, const char *method, const cha
     return rc;
 }
 
+static void show_deployment_table(const cJSON *j)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "deployments"), *d;
+    printf("%6s %-20s %7s %-24s %-10s %6s %s\n", "ID", "MODEL", "VERSION", "DEVICE", "STATE",
+           "RESULT", "ERROR");
+    cJSON_ArrayForEach(d, arr)
+    printf("%6.0f %-20s %7.0f %-24s %-10s %6.0f %s\n", jnum(d, "id"), jstr(d, "model"),
+           jnum(d, "version"), jstr(d, "device"), jstr(d, "state"), jnum(d, "result"),
+           jstr(d, "error"));
+}
+
 static void show_pushed(const cJSON *j)
 {
     const cJSON *isnew = cJSON_GetObjectItemCaseSensitive(j, "new");
@@ -472,7 +484,8 @@ static void usage(FILE *f)
                "       tmlaas models [--json]\n"
                "       tmlaas models push FILE [--name NAME]\n"
                "       tmlaas models rm NAME [VERSION]\n"
-               "       tmlaas deploy MODEL [--version V] (--to DEVICE | --all)\n\n"
+               "       tmlaas deploy MODEL [--version V] (--to DEVICE | --all)\n"
+               "       tmlaas deploy --status [--json]   (every deployment and its state)\n\n"
                "common options:\n"
                "  --url URL        the service's HTTP API (TMLAAS_URL, http://127.0.0.1:8080)\n"
                "  --token TOKEN    admin token (TMLAAS_TOKEN, else DATA_DIR/admin.token)\n"
@@ -485,7 +498,7 @@ int tml_client_main(int argc, char **argv)
     client_opts o;
     const char *cmd = argc > 0 ? argv[0] : "?";
     const char *pos[4] = {0}, *name = NULL, *to = NULL, *version = NULL;
-    bool all = false;
+    bool all = false, status = false;
     int npos = 0, i;
     char path[512], err[512];
 
@@ -507,6 +520,8 @@ int tml_client_main(int argc, char **argv)
             o.json = true;
         } else if (strcmp(a, "--all") == 0) {
             all = true;
+        } else if (strcmp(a, "--status") == 0) {
+            status = true;
         } else if (strcmp(a, "--url") == 0 && more) {
             o.url = argv[++i];
         } else if (strcmp(a, "--token") == 0 && more) {
@@ -589,7 +604,9 @@ int tml_client_main(int argc, char **argv)
         cJSON *req;
         char *body;
         int rc;
-        if (npos != 1 || (to != NULL) == all)
+        if (status && npos == 0 && !to && !all)
+            return get_and_show(cmd, &o, "/api/deployments", show_deployment_table);
+        if (status || npos != 1 || (to != NULL) == all)
             goto usage_err;
         req = cJSON_CreateObject();
         cJSON_AddStringToObject(req, "model", pos[0]);

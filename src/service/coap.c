@@ -23,6 +23,11 @@
  * Lifetime expiry runs from tml_coap_run() once a second: devices whose last registration or
  * update is older than their lifetime are marked offline in one store transaction.
  *
+ * The service also talks to devices: tml_coap_request() queues a request (read the node
+ * object after a registration; the Firmware Update steps of delivery.c) on the session the
+ * device last used, sends it from the io loop after the device's own exchange, and routes the
+ * answer (or the lack of one, via the NACK handler) back by token.
+ *
  * DTLS with pre-shared keys runs beside plain CoAP (port 5684 by default; --no-plain turns
  * plain CoAP off): libcoap asks psk_for_identity() for the key of a client's identity, which
  * comes from the store; an unknown identity fails the handshake. The PSK identity is the
@@ -39,6 +44,7 @@
 
 #include "lwm2m/lwm2m.h"
 #include "service/service_int.h"
+#include "service/web.h"
 
 #define LINKS_TEXT_MAX (64 * 1024) /* normalized object links stored per device */
 
@@ -162,62 +168,125 @@ int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
     return 0;
 }
 
-/* ---- server-initiated reads of the node object ---- */
-
-static void queue_node_read(tml_service *svc, coap_session_t *session, const char *endpoint)
+/* Fills addr with the bind address and port; false if the address does not parse. */
+static bool make_addr(const char *bind, int port, coap_address_t *addr)
 {
-    tml_node_read *r = &svc->reads[svc->read_next++ % TML_READS_MAX];
-    if (r->session) /* the ring wrapped over a read never sent: drop it */
-        coap_session_release((coap_session_t *)r->session);
-    memset(r, 0, sizeof *r);
-    r->session = coap_session_reference(session);
-    snprintf(r->endpoint, sizeof r->endpoint, "%s", endpoint);
-    r->queued = true;
+    coap_address_init(addr);
+    if (inet_pton(AF_INET, bind, &addr->addr.sin.sin_addr) == 1) {
+        addr->addr.sin.sin_family = AF_INET;
+        addr->addr.sin.sin_port = htons((uint16_t)port);
+        addr->size = sizeof addr->addr.sin;
+        return true;
+    }
+    if (inet_pton(AF_INET6, bind, &addr->addr.sin6.sin6_addr) == 1) {
+        addr->addr.sin6.sin6_family = AF_INET6;
+        addr->addr.sin6.sin6_port = htons((uint16_t)port);
+        addr->size = sizeof addr->addr.sin6;
+        return true;
+    }
+    return false;
 }
 
-/* Sends the queued reads: GET /32769/0, Accept: SenML JSON. */
-static void send_node_reads(tml_service *svc)
+/* ---- requests from the service to devices ---- */
+
+tml_status tml_coap_request(tml_service *svc, coap_session_t *session, const char *endpoint,
+                            int method, const char *path, int accept, int cf, const char *payload,
+                            size_t payload_len, tml_reply_fn fn, int64_t tag)
+{
+    tml_coap_req *r = NULL;
+    unsigned i;
+    if (strlen(path) >= sizeof r->path || payload_len > sizeof r->payload)
+        return TML_ERR_ARG;
+    /* a free slot; if none, the oldest one is dropped (its answer will be ignored) */
+    for (i = 0; i < TML_REQS_MAX && !r; i++)
+        if (svc->reqs[(svc->req_next + i) % TML_REQS_MAX].token_len == 0 &&
+            !svc->reqs[(svc->req_next + i) % TML_REQS_MAX].queued)
+            r = &svc->reqs[(svc->req_next + i) % TML_REQS_MAX];
+    if (!r)
+        r = &svc->reqs[svc->req_next % TML_REQS_MAX];
+    svc->req_next++;
+    if (r->session)
+        coap_session_release((coap_session_t *)r->session);
+    if (r->fn && (r->queued || r->token_len))
+        r->fn(svc, r->endpoint, r->tag, NULL);
+    memset(r, 0, sizeof *r);
+    r->session = coap_session_reference(session);
+    r->queued = true;
+    snprintf(r->endpoint, sizeof r->endpoint, "%s", endpoint);
+    r->tag = tag;
+    r->method = method;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->accept = accept;
+    r->cf = cf;
+    if (payload_len)
+        memcpy(r->payload, payload, payload_len);
+    r->payload_len = payload_len;
+    r->fn = fn;
+    return TML_OK;
+}
+
+static coap_pdu_t *build_request(tml_coap_req *r, coap_session_t *s)
+{
+    coap_pdu_t *pdu = coap_pdu_init(COAP_MESSAGE_CON, (coap_pdu_code_t)r->method,
+                                    coap_new_message_id(s), coap_session_max_pdu_size(s));
+    unsigned char buf[4];
+    const char *p = r->path;
+    bool ok;
+    if (!pdu)
+        return NULL;
+    coap_session_new_token(s, &r->token_len, r->token);
+    ok = coap_add_token(pdu, r->token_len, r->token) != 0;
+    while (ok && *p) {
+        size_t n = strcspn(p, "/");
+        ok = coap_add_option(pdu, COAP_OPTION_URI_PATH, n, (const uint8_t *)p) != 0;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    if (ok && r->cf >= 0)
+        ok = coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
+                             coap_encode_var_safe(buf, sizeof buf, (unsigned)r->cf), buf) != 0;
+    if (ok && r->accept >= 0)
+        ok = coap_add_option(pdu, COAP_OPTION_ACCEPT,
+                             coap_encode_var_safe(buf, sizeof buf, (unsigned)r->accept), buf) != 0;
+    if (ok && r->cf >= 0)
+        ok = coap_add_data(pdu, r->payload_len, (const uint8_t *)r->payload) != 0;
+    if (!ok) {
+        coap_delete_pdu(pdu);
+        return NULL;
+    }
+    return pdu;
+}
+
+static void send_requests(tml_service *svc)
 {
     unsigned i;
-    for (i = 0; i < TML_READS_MAX; i++) {
-        tml_node_read *r = &svc->reads[i];
+    for (i = 0; i < TML_REQS_MAX; i++) {
+        tml_coap_req *r = &svc->reqs[i];
         coap_session_t *s = (coap_session_t *)r->session;
         coap_pdu_t *pdu;
-        unsigned char buf[4];
-        char obj[8];
         if (!r->queued || !s)
             continue;
         r->queued = false;
         r->session = NULL;
-        pdu = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_GET, coap_new_message_id(s),
-                            coap_session_max_pdu_size(s));
-        if (pdu) {
-            coap_session_new_token(s, &r->token_len, r->token);
-            snprintf(obj, sizeof obj, "%d", TML_LWM2M_OBJ_NODE);
-            if (!coap_add_token(pdu, r->token_len, r->token) ||
-                !coap_add_option(pdu, COAP_OPTION_URI_PATH, strlen(obj), (const uint8_t *)obj) ||
-                !coap_add_option(pdu, COAP_OPTION_URI_PATH, 1, (const uint8_t *)"0") ||
-                !coap_add_option(pdu, COAP_OPTION_ACCEPT,
-                                 coap_encode_var_safe(buf, sizeof buf, TML_CF_SENML_JSON), buf)) {
-                coap_delete_pdu(pdu);
-                pdu = NULL;
-            }
-        }
+        pdu = build_request(r, s);
         if (!pdu || coap_send(s, pdu) == COAP_INVALID_MID) {
-            tml_log("device '%s': cannot send the read of /%d/0", r->endpoint, TML_LWM2M_OBJ_NODE);
+            tml_log("device '%s': cannot send a request to /%s", r->endpoint, r->path);
             r->token_len = 0;
+            if (r->fn)
+                r->fn(svc, r->endpoint, r->tag, NULL);
         }
         coap_session_release(s);
     }
 }
 
-/* The read slot whose token matches, or NULL. */
-static tml_node_read *find_read(tml_service *svc, const coap_pdu_t *pdu)
+/* The in-flight request whose token matches, or NULL. */
+static tml_coap_req *find_req(tml_service *svc, const coap_pdu_t *pdu)
 {
     coap_bin_const_t tok = coap_pdu_get_token(pdu);
     unsigned i;
-    for (i = 0; i < TML_READS_MAX; i++) {
-        tml_node_read *r = &svc->reads[i];
+    for (i = 0; i < TML_REQS_MAX; i++) {
+        tml_coap_req *r = &svc->reqs[i];
         if (r->token_len && !r->queued && r->token_len == tok.length &&
             memcmp(r->token, tok.s, tok.length) == 0)
             return r;
@@ -229,49 +298,22 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
                                    const coap_pdu_t *recv, const coap_mid_t mid)
 {
     tml_service *svc = svc_of(session);
-    tml_node_read *r = find_read(svc, recv);
-    coap_pdu_code_t code = coap_pdu_get_code(recv);
-    char ep[TML_NAME_MAX], err[300], model[TML_NAME_MAX], sha[TML_SHA_HEX], *json = NULL;
-    const uint8_t *data = NULL;
-    size_t len = 0, off = 0, total = 0;
-    coap_opt_iterator_t oi;
-    coap_opt_t *cf;
-    tml_status st;
+    tml_coap_req *r = find_req(svc, recv);
+    char ep[TML_NAME_MAX];
+    tml_reply_fn fn;
+    int64_t tag;
     (void)sent;
     (void)mid;
-    if (!r)
+    if (!r) {
+        tml_web_infer_response(svc, session, recv); /* the page's /api/infer (web.c) */
         return COAP_RESPONSE_OK; /* not ours (or answered twice): ignore */
+    }
     snprintf(ep, sizeof ep, "%s", r->endpoint);
+    fn = r->fn;
+    tag = r->tag;
     r->token_len = 0;
-    if (code != COAP_RESPONSE_CODE_CONTENT) {
-        tml_log("device '%s': read of /%d/0 answered %d.%02d", ep, TML_LWM2M_OBJ_NODE, code >> 5,
-                code & 31);
-        return COAP_RESPONSE_OK;
-    }
-    cf = coap_check_option(recv, COAP_OPTION_CONTENT_FORMAT, &oi);
-    if (cf && coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)) != TML_CF_SENML_JSON) {
-        tml_log("device '%s': read of /%d/0: content format %u, expected SenML JSON (110)", ep,
-                TML_LWM2M_OBJ_NODE, coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)));
-        return COAP_RESPONSE_OK;
-    }
-    coap_get_data_large(recv, &len, &data, &off, &total);
-    st = tml_lwm2m_node_info((const char *)data, len, &json, model, sizeof model, sha, sizeof sha,
-                             err, sizeof err);
-    if (st != TML_OK) {
-        tml_log("device '%s': read of /%d/0: %s", ep, TML_LWM2M_OBJ_NODE, err);
-        return COAP_RESPONSE_OK;
-    }
-    if (sha[0] && !tml_sha_hex_valid(sha)) {
-        tml_log("device '%s': node object reports a model hash that is not sha256 hex; ignored", ep);
-        model[0] = sha[0] = 0;
-    }
-    if (tml_store_device_set_info(svc->store, ep, json, model, sha) != TML_OK)
-        tml_log("device '%s': %s", ep, tml_store_error(svc->store));
-    else {
-        tml_log("device '%s': node info %s%s%s", ep, json, model[0] ? ", model " : "", model);
-        tml_builder_kick(svc); /* deployments may have been waiting for this */
-    }
-    free(json);
+    if (fn)
+        fn(svc, ep, tag, recv);
     return COAP_RESPONSE_OK;
 }
 
@@ -279,13 +321,120 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_
                     const coap_mid_t mid)
 {
     tml_service *svc = svc_of(session);
-    tml_node_read *r = sent ? find_read(svc, sent) : NULL;
+    tml_coap_req *r = sent ? find_req(svc, sent) : NULL;
+    char ep[TML_NAME_MAX];
+    tml_reply_fn fn;
+    int64_t tag;
     (void)mid;
-    if (!r)
+    if (!r) {
+        tml_web_infer_nack(svc, session, sent);
         return;
-    tml_log("device '%s': read of /%d/0 failed (%s)", r->endpoint, TML_LWM2M_OBJ_NODE,
-            reason == COAP_NACK_TOO_MANY_RETRIES ? "no answer" : reason == COAP_NACK_RST ? "reset" : "not sent");
+    }
+    tml_log("device '%s': request to /%s failed (%s)", r->endpoint, r->path,
+            reason == COAP_NACK_TOO_MANY_RETRIES ? "no answer"
+            : reason == COAP_NACK_RST            ? "reset"
+                                                 : "not sent");
+    snprintf(ep, sizeof ep, "%s", r->endpoint);
+    fn = r->fn;
+    tag = r->tag;
     r->token_len = 0;
+    if (fn)
+        fn(svc, ep, tag, NULL);
+}
+
+coap_session_t *tml_coap_session_of(tml_service *svc, const char *endpoint)
+{
+    int i;
+    for (i = 0; i < svc->n_sessions; i++)
+        if (strcmp(svc->sessions[i].endpoint, endpoint) == 0)
+            return (coap_session_t *)svc->sessions[i].session;
+    return NULL;
+}
+
+/* Remembers (session != NULL) or forgets the session of a device. */
+static void remember_session(tml_service *svc, const char *endpoint, coap_session_t *session)
+{
+    int i;
+    for (i = 0; i < svc->n_sessions; i++)
+        if (strcmp(svc->sessions[i].endpoint, endpoint) == 0)
+            break;
+    if (i < svc->n_sessions) {
+        if (svc->sessions[i].session == session)
+            return;
+        coap_session_release((coap_session_t *)svc->sessions[i].session);
+        if (!session) {
+            svc->sessions[i] = svc->sessions[--svc->n_sessions];
+            return;
+        }
+    } else {
+        if (!session)
+            return;
+        if (svc->n_sessions == svc->cap_sessions) {
+            int cap = svc->cap_sessions ? 2 * svc->cap_sessions : 64;
+            void *n = realloc(svc->sessions, (size_t)cap * sizeof *svc->sessions);
+            if (!n)
+                return;
+            svc->sessions = n;
+            svc->cap_sessions = cap;
+        }
+        i = svc->n_sessions++;
+        snprintf(svc->sessions[i].endpoint, sizeof svc->sessions[i].endpoint, "%s", endpoint);
+    }
+    svc->sessions[i].session = coap_session_reference(session);
+}
+
+/* The answer to a read of /32769/0: store the node info and the current model. */
+static void on_node_info(tml_service *svc, const char *ep, int64_t tag, const coap_pdu_t *recv)
+{
+    char err[300], model[TML_NAME_MAX], sha[TML_SHA_HEX], *json = NULL;
+    const uint8_t *data = NULL;
+    size_t len = 0, off = 0, total = 0;
+    coap_opt_iterator_t oi;
+    coap_opt_t *cf;
+    coap_pdu_code_t code;
+    tml_status st;
+    (void)tag;
+    if (!recv)
+        return;
+    code = coap_pdu_get_code(recv);
+    if (code != COAP_RESPONSE_CODE_CONTENT) {
+        tml_log("device '%s': read of /%d/0 answered %d.%02d", ep, TML_LWM2M_OBJ_NODE, code >> 5,
+                code & 31);
+        return;
+    }
+    cf = coap_check_option(recv, COAP_OPTION_CONTENT_FORMAT, &oi);
+    if (cf && coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)) != TML_CF_SENML_JSON) {
+        tml_log("device '%s': read of /%d/0: content format %u, expected SenML JSON (110)", ep,
+                TML_LWM2M_OBJ_NODE, coap_decode_var_bytes(coap_opt_value(cf), coap_opt_length(cf)));
+        return;
+    }
+    coap_get_data_large(recv, &len, &data, &off, &total);
+    st = tml_lwm2m_node_info((const char *)data, len, &json, model, sizeof model, sha, sizeof sha,
+                             err, sizeof err);
+    if (st != TML_OK) {
+        tml_log("device '%s': read of /%d/0: %s", ep, TML_LWM2M_OBJ_NODE, err);
+        return;
+    }
+    if (sha[0] && !tml_sha_hex_valid(sha)) {
+        tml_log("device '%s': node object reports a model hash that is not sha256 hex; ignored", ep);
+        model[0] = sha[0] = 0;
+    }
+    if (tml_store_device_set_info(svc->store, ep, json, model, sha) != TML_OK) {
+        tml_log("device '%s': %s", ep, tml_store_error(svc->store));
+    } else {
+        tml_log("device '%s': node info %s%s%s", ep, json, model[0] ? ", model " : "", model);
+        tml_builder_kick(svc); /* deployments may have been waiting for this */
+    }
+    free(json);
+}
+
+void tml_coap_read_node(tml_service *svc, coap_session_t *session, const char *endpoint)
+{
+    char path[24];
+    snprintf(path, sizeof path, "%d/0", TML_LWM2M_OBJ_NODE);
+    if (tml_coap_request(svc, session, endpoint, COAP_REQUEST_CODE_GET, path, TML_CF_SENML_JSON,
+                         -1, NULL, 0, on_node_info, 0) != TML_OK)
+        tml_log("device '%s': cannot queue the read of /%s", endpoint, path);
 }
 
 /* ---- DTLS-PSK ---- */
@@ -385,8 +534,9 @@ static void hnd_register(coap_resource_t *res, coap_session_t *session, const co
     coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CREATED);
     tml_log("device '%s' registered from %s as rd/%s (lifetime %llds, binding %s, lwm2m %s)",
             d.endpoint, peer, d.reg_id, (long long)d.lifetime, d.binding, d.lwm2m_version);
+    remember_session(svc, d.endpoint, session);
     if (node_object_listed)
-        queue_node_read(svc, session, d.endpoint);
+        tml_coap_read_node(svc, session, d.endpoint);
 }
 
 /* Extracts <id> from the request path "rd/<id>"; false if the path is anything else. */
@@ -490,8 +640,9 @@ static void hnd_update(coap_resource_t *res, coap_session_t *session, const coap
         coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CHANGED);
         tml_log("device '%s' updated rd/%s from %s%s", d.endpoint, d.reg_id, peer,
                 links ? " (new object links)" : "");
+        remember_session(svc, d.endpoint, session);
         if (links && tml_lwm2m_links_have_object(links, TML_LWM2M_OBJ_NODE))
-            queue_node_read(svc, session, d.endpoint);
+            tml_coap_read_node(svc, session, d.endpoint);
     }
     tml_device_clear(&d);
 }
@@ -518,6 +669,7 @@ static void hnd_deregister(coap_resource_t *res, coap_session_t *session, const 
     } else {
         coap_pdu_set_code(resp, COAP_RESPONSE_CODE_DELETED);
         tml_log("device '%s' de-registered rd/%s", d.endpoint, d.reg_id);
+        remember_session(svc, d.endpoint, NULL);
     }
     tml_device_clear(&d);
 }
@@ -615,25 +767,6 @@ static void coap_log_to_ours(coap_log_t level, const char *message)
     while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == '\r'))
         n--;
     tml_log("libcoap: %.*s", (int)n, message);
-}
-
-/* Fills addr with the bind address and port; false if the address does not parse. */
-static bool make_addr(const char *bind, int port, coap_address_t *addr)
-{
-    coap_address_init(addr);
-    if (inet_pton(AF_INET, bind, &addr->addr.sin.sin_addr) == 1) {
-        addr->addr.sin.sin_family = AF_INET;
-        addr->addr.sin.sin_port = htons((uint16_t)port);
-        addr->size = sizeof addr->addr.sin;
-        return true;
-    }
-    if (inet_pton(AF_INET6, bind, &addr->addr.sin6.sin6_addr) == 1) {
-        addr->addr.sin6.sin6_family = AF_INET6;
-        addr->addr.sin6.sin6_port = htons((uint16_t)port);
-        addr->size = sizeof addr->addr.sin6;
-        return true;
-    }
-    return false;
 }
 
 /* The listening endpoints: plain UDP unless --no-plain, DTLS with PSKs unless its port is 0. */
@@ -743,21 +876,29 @@ void tml_coap_run(tml_service *svc, unsigned timeout_ms)
 {
     int64_t now;
     coap_io_process((coap_context_t *)svc->coap, timeout_ms);
-    send_node_reads(svc);
+    send_requests(svc);
+    tml_web_infer_tick(svc); /* an inference the page asked for (web.c) */
     now = (int64_t)time(NULL);
     if (now != svc->last_expiry_check) {
         svc->last_expiry_check = now;
         tml_service_expire(svc);
+        tml_delivery_tick(svc);
+        send_requests(svc);
     }
 }
 
 void tml_coap_stop(tml_service *svc)
 {
     unsigned i;
-    for (i = 0; i < TML_READS_MAX; i++)
-        if (svc->reads[i].session) {
-            coap_session_release((coap_session_t *)svc->reads[i].session);
-            svc->reads[i].session = NULL;
+    for (i = 0; i < (unsigned)svc->n_sessions; i++)
+        coap_session_release((coap_session_t *)svc->sessions[i].session);
+    free(svc->sessions);
+    svc->sessions = NULL;
+    svc->n_sessions = svc->cap_sessions = 0;
+    for (i = 0; i < TML_REQS_MAX; i++)
+        if (svc->reqs[i].session) {
+            coap_session_release((coap_session_t *)svc->reqs[i].session);
+            svc->reqs[i].session = NULL;
         }
     if (svc->coap) {
         coap_free_context((coap_context_t *)svc->coap);

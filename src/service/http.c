@@ -17,6 +17,8 @@
  *   GET    /api/psks                        {"identities":[...]} (DTLS identities, never keys)
  *   PUT    /api/psks/{identity}             [{"key":HEX}] -> {"identity","key"} (random if absent)
  *   DELETE /api/psks/{identity}
+ *   POST   /api/infer?device=EP             body = input tensor -> the device's answer (web.c)
+ *   GET    /, /app.js, ...                   the web page, embedded at build time (web.c)
  *
  * Security: the daemon listens on loopback unless --http-bind says otherwise. Every request
  * that changes state (POST, PUT, PATCH, DELETE) must carry "Authorization: Bearer <token>"
@@ -42,6 +44,7 @@
 
 #include "lwm2m/lwm2m.h"
 #include "service/service_int.h"
+#include "service/web.h"
 
 #define JSON_BODY_MAX (64 * 1024) /* JSON request bodies */
 
@@ -771,6 +774,12 @@ static enum MHD_Result route(struct MHD_Connection *c, tml_service *svc, const c
         }
         if (post)
             return post_deployment(c, svc, rq);
+    } else if (strcmp(url, "/api/infer") == 0) {
+        if (post)
+            return tml_web_infer(c, svc, rq->body, rq->len);
+    } else if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0) {
+        if (get || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+            return tml_web_static(c, url);
     } else {
         return send_error(c, MHD_HTTP_NOT_FOUND, "no such resource '%.200s'", url);
     }

@@ -159,6 +159,13 @@ int tml_serve_main(int argc, char **argv)
         free(svc);
         return 1;
     }
+    {
+        /* absolute, so paths recorded in the store stay valid from any working directory */
+        char *abs = realpath(svc->data_dir, NULL);
+        if (abs && strlen(abs) < sizeof svc->data_dir - 64)
+            snprintf(svc->data_dir, sizeof svc->data_dir, "%s", abs);
+        free(abs);
+    }
     snprintf(svc->artifacts_dir, sizeof svc->artifacts_dir, "%s/artifacts", svc->data_dir);
     if (mkdir(svc->artifacts_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "tmlaas serve: cannot create '%s': %s\n", svc->artifacts_dir,

@@ -22,17 +22,43 @@
 
 #define TML_TOKEN_LEN 64 /* hex digits of the admin token (32 random bytes) */
 
-/* A read of a device's node object (/32769/0) queued after a registration: sent from the
- * io loop (not from inside the handler, so the device sees its 2.01 first), matched to the
- * response by token. */
-#define TML_READS_MAX 256
+/* A request the service sends to a device (a read of its node object, a write of a Package
+ * URI, ...): queued from handlers and worker code, sent from the io loop (so a device sees
+ * the answer to its own request first), matched to the response by token, and answered
+ * through fn (resp == NULL when the device never answered). */
+struct tml_service;
+typedef void (*tml_reply_fn)(struct tml_service *svc, const char *endpoint, int64_t tag,
+                             const coap_pdu_t *resp);
+#define TML_REQS_MAX 256
 typedef struct {
-    void *session;        /* coap_session_t *, referenced while queued; NULL once sent */
-    uint8_t token[8];
-    size_t token_len;     /* 0 = slot free */
-    char endpoint[TML_NAME_MAX];
+    void *session;        /* coap_session_t *, referenced while queued */
     bool queued;
-} tml_node_read;
+    uint8_t token[8];
+    size_t token_len;     /* 0 = slot free; set and !queued = in flight */
+    char endpoint[TML_NAME_MAX];
+    int64_t tag;
+    int method;           /* COAP_REQUEST_CODE_* */
+    char path[24];        /* "5/0/1" */
+    int accept;           /* content format to ask for, -1 = none */
+    int cf;               /* content format of the payload, -1 = no payload */
+    char payload[512];
+    size_t payload_len;
+    tml_reply_fn fn;
+} tml_coap_req;
+
+/* The in-memory progress of one delivery (the store only says "delivering"; after a restart
+ * a delivery starts again from writing the Package URI, which is idempotent). */
+#define TML_DELIVERIES_MAX 64
+typedef struct {
+    int64_t deployment;   /* 0 = slot free */
+    char endpoint[TML_NAME_MAX];
+    char model_name[TML_NAME_MAX];
+    char model_sha[TML_SHA_HEX];
+    int step;             /* delivery.c: D_* */
+    bool busy;            /* a request is in flight */
+    int64_t next;         /* next poll, Unix seconds */
+    int polls;
+} tml_delivery;
 
 typedef struct tml_service {
     /* configuration (read-only after start) */
@@ -58,8 +84,16 @@ typedef struct tml_service {
     void *coap;              /* coap_context_t * */
     int coap_bound_port;
     int64_t last_expiry_check;
-    tml_node_read reads[TML_READS_MAX];
-    unsigned read_next;
+    tml_coap_req reqs[TML_REQS_MAX];
+    unsigned req_next;
+    tml_delivery deliveries[TML_DELIVERIES_MAX];
+    /* the session each device last used (referenced): where the service's own requests go,
+     * from the same socket the device talks to, as LwM2M clients behind NAT need */
+    struct {
+        char endpoint[TML_NAME_MAX];
+        void *session;
+    } *sessions;
+    int n_sessions, cap_sessions;
     /* the build worker (builder.c) */
     pthread_t builder;
     pthread_mutex_t builder_mu;
@@ -94,6 +128,20 @@ void tml_coap_stop(tml_service *svc);
  * (4.00, 4.12, 4.13, 4.15) and the reason in msg. Shared by the handler and the fuzz target. */
 int tml_coap_check_register(const coap_pdu_t *req, const coap_string_t *query,
                             tml_lwm2m_reg_params *p, char **links, char *msg, size_t msgsz);
+
+/* Queues a request to a device over session (see tml_coap_req); path like "5/0/1". */
+tml_status tml_coap_request(tml_service *svc, coap_session_t *session, const char *endpoint,
+                            int method, const char *path, int accept, int cf, const char *payload,
+                            size_t payload_len, tml_reply_fn fn, int64_t tag);
+/* The session a device last registered or updated over, or NULL. */
+coap_session_t *tml_coap_session_of(tml_service *svc, const char *endpoint);
+/* Reads the device's node object (/32769/0) over session. */
+void tml_coap_read_node(tml_service *svc, coap_session_t *session, const char *endpoint);
+
+/* Delivery (delivery.c): drives deployments in state "delivering" through LwM2M Firmware
+ * Update (/5): write the Package URI, wait for Downloaded, Execute Update, read the result.
+ * Called from the io loop once a second. */
+void tml_delivery_tick(tml_service *svc);
 
 /* Lifetime expiry: marks offline every device whose registration has run out; logs each. */
 void tml_service_expire(tml_service *svc);

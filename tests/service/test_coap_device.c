@@ -2,8 +2,9 @@
  * test_coap_device.c - the service and a minimal LwM2M device over loopback, in C with
  * libcoap: the device registers listing the TinyML node object, the service reads /32769/0
  * back from it (SenML JSON) and stores the node info; a model deployed to it and to a second
- * device of the same target is built once, fits the first and not the second; then the
- * device de-registers.
+ * device of the same target is built once, fits the first and not the second; the first is
+ * delivered over LwM2M Firmware Update (Package URI, block-wise download, signature check,
+ * Execute, result 1 -> installed); then the device de-registers.
  *
  * The service runs in a forked child through tml_serve_main() (no CLI needed); the device is
  * this process: one libcoap client session, over which it both sends its requests and answers
@@ -37,7 +38,18 @@ static const char *node_senml =
     "{\"n\":\"8\",\"vs\":\"mnist\"},"
     "{\"n\":\"9\",\"vs\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}]";
 
+static pid_t service_pid; /* killed by the teardown, also when an assertion fails */
 static int reads_answered;
+/* the device's Firmware Update object (/5/0) */
+static char fw_uri[300];
+static int fw_state;  /* /5/0/3: 0 idle, 1 downloading, 2 downloaded */
+static int fw_result; /* /5/0/5 */
+static bool fw_fetch; /* the Package URI was written: download in the main loop */
+static int downloading; /* 0 none, 1 artifact, 2 signature; response handler fills buffers */
+static uint8_t dl_buf[1 << 20];
+static size_t dl_len;
+static uint8_t sig_buf[64];
+static size_t sig_len;
 static int last_code = -1;
 static char location[64];
 
@@ -56,6 +68,73 @@ static void hnd_node(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *re
     reads_answered++;
 }
 
+static void reply_int(coap_pdu_t *resp, int v)
+{
+    char t[16];
+    unsigned char buf[4];
+    snprintf(t, sizeof t, "%d", v);
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CONTENT);
+    coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf, sizeof buf, 0),
+                    buf);
+    coap_add_data(resp, strlen(t), (const uint8_t *)t);
+}
+
+static void hnd_fw_uri(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
+                       const coap_string_t *q, coap_pdu_t *resp)
+{
+    size_t len = 0;
+    const uint8_t *data = NULL;
+    (void)r;
+    (void)s;
+    (void)q;
+    if (!coap_get_data(req, &len, &data) || len == 0 || len >= sizeof fw_uri) {
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_BAD_REQUEST);
+        return;
+    }
+    memcpy(fw_uri, data, len);
+    fw_uri[len] = 0;
+    fw_state = 1;
+    fw_result = 0;
+    fw_fetch = true;
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CHANGED);
+}
+
+static void hnd_fw_state(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
+                         const coap_string_t *q, coap_pdu_t *resp)
+{
+    (void)r;
+    (void)s;
+    (void)req;
+    (void)q;
+    reply_int(resp, fw_state);
+}
+
+static void hnd_fw_result(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
+                          const coap_string_t *q, coap_pdu_t *resp)
+{
+    (void)r;
+    (void)s;
+    (void)req;
+    (void)q;
+    reply_int(resp, fw_result);
+}
+
+static void hnd_fw_update(coap_resource_t *r, coap_session_t *s, const coap_pdu_t *req,
+                          const coap_string_t *q, coap_pdu_t *resp)
+{
+    (void)r;
+    (void)s;
+    (void)req;
+    (void)q;
+    if (fw_state != 2) {
+        coap_pdu_set_code(resp, COAP_RESPONSE_CODE_NOT_ALLOWED);
+        return;
+    }
+    fw_state = 0;
+    fw_result = 1; /* installed (the test checked hash and signature before "downloaded") */
+    coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CHANGED);
+}
+
 static coap_response_t on_resp(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *recv,
                                const coap_mid_t mid)
 {
@@ -64,6 +143,21 @@ static coap_response_t on_resp(coap_session_t *s, const coap_pdu_t *sent, const 
     (void)s;
     (void)sent;
     (void)mid;
+    if (downloading) {
+        size_t len = 0, off = 0, total = 0;
+        const uint8_t *data = NULL;
+        if (coap_get_data_large(recv, &len, &data, &off, &total) && len) {
+            if (downloading == 1 && len <= sizeof dl_buf) {
+                memcpy(dl_buf, data, len);
+                dl_len = len;
+            } else if (downloading == 2 && len <= sizeof sig_buf) {
+                memcpy(sig_buf, data, len);
+                sig_len = len;
+            }
+        }
+        last_code = coap_pdu_get_code(recv);
+        return COAP_RESPONSE_OK;
+    }
     last_code = coap_pdu_get_code(recv);
     location[0] = 0;
     coap_option_iterator_init(recv, &oi, COAP_OPT_ALL);
@@ -168,6 +262,8 @@ static void test_register_and_read(void **state)
     snprintf(port, sizeof port, "%d", coap_port);
     pid = fork();
     assert_true(pid >= 0);
+    if (pid > 0)
+        service_pid = pid;
     if (pid == 0) {
         char *argv[] = {"serve", "--data-dir", dir, "--coap-port", port, "--coap-bind",
                         "127.0.0.1", "--http-port", "0", "--coaps-port", "0", NULL};
@@ -181,6 +277,18 @@ static void test_register_and_read(void **state)
     coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
     r = coap_resource_init(coap_make_str_const("32769/0"), 0);
     coap_register_request_handler(r, COAP_REQUEST_GET, hnd_node);
+    coap_add_resource(ctx, r);
+    r = coap_resource_init(coap_make_str_const("5/0/1"), 0);
+    coap_register_request_handler(r, COAP_REQUEST_PUT, hnd_fw_uri);
+    coap_add_resource(ctx, r);
+    r = coap_resource_init(coap_make_str_const("5/0/2"), 0);
+    coap_register_request_handler(r, COAP_REQUEST_POST, hnd_fw_update);
+    coap_add_resource(ctx, r);
+    r = coap_resource_init(coap_make_str_const("5/0/3"), 0);
+    coap_register_request_handler(r, COAP_REQUEST_GET, hnd_fw_state);
+    coap_add_resource(ctx, r);
+    r = coap_resource_init(coap_make_str_const("5/0/5"), 0);
+    coap_register_request_handler(r, COAP_REQUEST_GET, hnd_fw_result);
     coap_add_resource(ctx, r);
     coap_register_response_handler(ctx, on_resp);
     coap_address_init(&dst);
@@ -297,6 +405,68 @@ static void test_register_and_read(void **state)
                 assert_non_null(strstr(g.error, "does not fit device 'node2'"));
                 tml_deployment_clear(&g);
             }
+            /* delivery: the service writes the Package URI; the device fetches the package
+             * block-wise and its signature, checks both, says "downloaded"; the service
+             * executes the update and reads the result */
+            {
+                tml_build b;
+                uint8_t sk[TML_SIGN_SK_BYTES], pk[TML_SIGN_PK_BYTES];
+                char got_sha[TML_SHA_HEX], *apart;
+                bool created, installed = false;
+                assert_int_equal(tml_store_deployment_get(store, dep[0].id, &g), TML_OK);
+                assert_int_equal(tml_store_build_get(store, g.build_id, &b), TML_OK);
+                tml_deployment_clear(&g);
+                for (i = 0; i < 300 && !fw_fetch; i++)
+                    coap_io_process(ctx, 100);
+                assert_true(fw_fetch);
+                apart = strstr(fw_uri, "/a/");
+                assert_non_null(apart);
+                assert_int_equal(strncmp(fw_uri, "coap://", 7), 0);
+                assert_string_equal(apart + 3, b.artifact_sha);
+                downloading = 1;
+                send_req(s, COAP_REQUEST_CODE_GET, apart + 1, NULL, NULL);
+                run_until(ctx, &last_code, -1, 30);
+                assert_int_equal(last_code, COAP_RESPONSE_CODE_CONTENT);
+                downloading = 2;
+                {
+                    char sigpath[128];
+                    snprintf(sigpath, sizeof sigpath, "%s.sig", apart + 1);
+                    send_req(s, COAP_REQUEST_CODE_GET, sigpath, NULL, NULL);
+                }
+                run_until(ctx, &last_code, -1, 30);
+                downloading = 0;
+                assert_int_equal(sig_len, 64);
+                tml_sha256_hex(dl_buf, dl_len, got_sha);
+                assert_string_equal(got_sha, b.artifact_sha);
+                assert_int_equal(tml_signing_key_load_or_create(dir, sk, pk, &created, err,
+                                                                sizeof err),
+                                 TML_OK);
+                assert_false(created);
+                assert_int_equal(tml_artifact_verify_signature(pk, got_sha, sig_buf), TML_OK);
+                dl_buf[0] ^= 1; /* a tampered package would be refused */
+                tml_sha256_hex(dl_buf, dl_len, got_sha);
+                assert_int_equal(tml_artifact_verify_signature(pk, got_sha, sig_buf),
+                                 TML_ERR_VERIFY);
+                fw_state = 2;
+                for (i = 0; i < 300 && !installed; i++) {
+                    assert_int_equal(tml_store_deployment_get(store, dep[0].id, &g), TML_OK);
+                    installed = g.state == TML_DEPLOY_INSTALLED;
+                    if (!installed && g.state != TML_DEPLOY_DELIVERING)
+                        fail_msg("deployment state %d: %s", g.state, g.error ? g.error : "-");
+                    tml_deployment_clear(&g);
+                    if (!installed)
+                        coap_io_process(ctx, 100);
+                }
+                assert_true(installed);
+                assert_int_equal(tml_store_deployment_get(store, dep[0].id, &g), TML_OK);
+                assert_int_equal(g.result, 1);
+                tml_deployment_clear(&g);
+                assert_int_equal(tml_store_device_get(store, "node1", &d), TML_OK);
+                assert_string_equal(d.current_model, "relu");
+                assert_string_equal(d.current_model_sha, sha);
+                tml_device_clear(&d);
+                tml_build_clear(&b);
+            }
         }
     }
 
@@ -315,16 +485,28 @@ static void test_register_and_read(void **state)
 
     kill(pid, SIGTERM);
     assert_int_equal(waitpid(pid, &status, 0), pid);
+    service_pid = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
 }
 
+static int teardown(void **state)
+{
+    (void)state;
+    if (service_pid > 0) {
+        kill(service_pid, SIGKILL);
+        waitpid(service_pid, NULL, 0);
+        service_pid = 0;
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_and_read),
+        cmocka_unit_test_teardown(test_register_and_read, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

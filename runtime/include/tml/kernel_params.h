@@ -16,5 +16,6 @@ typedef struct {
 #include "tml/params_elementwise.h"
 #include "tml/params_data.h"
 #include "tml/params_quant.h"
+#include "tml/params_fast.h"
 
 #endif /* TML_KERNEL_PARAMS_H */
