@@ -535,7 +535,7 @@ tml_status tml_host_port_open(const tml_host_port_config *cfg, tml_host_port **o
         return TML_ERR_ARG;
     }
     coap_startup();
-    coap_set_log_level(LOG_WARNING);
+    coap_set_log_level(LOG_ERR); /* the agent logs what failed; libcoap would add a line per ICMP */
     p->ctx = coap_new_context(NULL);
     p->dl_ctx = coap_new_context(NULL);
     if (!p->ctx || !p->dl_ctx) {
