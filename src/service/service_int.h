@@ -87,6 +87,12 @@ typedef struct tml_service {
     tml_coap_req reqs[TML_REQS_MAX];
     unsigned req_next;
     tml_delivery deliveries[TML_DELIVERIES_MAX];
+    /* coap.c: artifacts being served block-wise, one shared copy each (CoAP loop only) */
+    struct tml_art_share *art_shares;
+    /* coap.c: recent registrations by (peer, message id), so a retransmitted request gets the
+     * same answer instead of a second registration (RFC 7252 section 4.5; CoAP loop only) */
+    struct tml_reg_seen *reg_seen;
+    unsigned reg_seen_next;
     /* the session each device last used (referenced): where the service's own requests go,
      * from the same socket the device talks to, as LwM2M clients behind NAT need */
     struct {
