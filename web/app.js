@@ -472,7 +472,9 @@ function main() {
   document.getElementById("try-form").addEventListener("submit", classify);
   document.getElementById("try-token").value = localStorage.getItem("tmlaas.token") || "";
   refresh();
-  setInterval(refresh, POLL_MS);
+  /* poll while the page is visible; at once when it becomes visible again */
+  setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 }
 
 main();

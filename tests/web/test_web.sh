@@ -102,10 +102,15 @@ elif "$TMLAAS" device --help 2>&1 | grep -q "usage: tmlaas device"; then
     "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-dev1 --target host \
         --port 0 --data-dir "$W/dev" --lifetime 30 --server-key "$KEY" >"$W/dev.log" 2>&1 &
     PIDS+=($!)
-    online() { curl -s "$URL/api/devices/web-dev1" | grep -q '"state":"online"'; }
-    if wait_for 15 online; then
+    # a second, small device: the model does not fit its flash (the page shows it red)
+    "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-m4 --target cortex-m4 \
+        --ram 65536 --flash 65536 --clock-hz 168000000 --accelerators dsp,fpu \
+        --port 0 --data-dir "$W/dev2" --lifetime 30 --server-key "$KEY" >"$W/dev2.log" 2>&1 &
+    PIDS+=($!)
+    online() { curl -s "$URL/api/devices/$1" | grep -q '"state":"online"'; }
+    if wait_for 15 online web-dev1 && wait_for 10 online web-m4; then
         DEVICE=web-dev1
-        ok "host device web-dev1 registered"
+        ok "host devices web-dev1 (host) and web-m4 (cortex-m4 profile) registered"
     else
         echo "note: the host device did not register; the device part is skipped"
     fi
@@ -117,11 +122,14 @@ CL="--url $URL --data-dir $W/srv"
     fail "models push: $(cat "$W/push.log")"
 ok "model fmnist_cnn pushed"
 if [ "$DEVICE" != - ]; then
-    "$TMLAAS" deploy fmnist_cnn --to $DEVICE $CL >"$W/deploy.log" 2>&1 ||
+    "$TMLAAS" deploy fmnist_cnn --all $CL >"$W/deploy.log" 2>&1 ||
         fail "deploy: $(cat "$W/deploy.log")"
     installed() { curl -s "$URL/api/deployments" | grep -q '"state":"installed"'; }
+    m4_failed() { curl -s "$URL/api/deployments" | grep -q '"device":"web-m4","build":[0-9]*,"state":"failed"'; }
     if wait_for 90 installed; then
         ok "deployed and installed on $DEVICE"
+        wait_for 30 m4_failed || fail "deployment to web-m4 did not fail: $(curl -s "$URL/api/deployments")"
+        ok "deployment to web-m4 failed: the package does not fit its 64 KiB of flash"
         # the device answers through the service
         tail -c 3136 "$SRC/tests/fixtures/fmnist_sample0.npy" >"$W/in.bin"
         out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary @"$W/in.bin" \
