@@ -101,7 +101,8 @@ elif "$TMLAAS" device --help 2>&1 | grep -q "usage: tmlaas device"; then
     KEY=$(curl -s "$URL/api/signing-key" | sed -n 's/.*"public_key":"\([0-9a-f]*\)".*/\1/p')
     "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-dev1 --target host \
         --port 0 --data-dir "$W/dev" --lifetime 30 --server-key "$KEY" >"$W/dev.log" 2>&1 &
-    PIDS+=($!)
+    DEVPID=$!
+    PIDS+=($DEVPID)
     # a second, small device: the model does not fit its flash (the page shows it red)
     "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-m4 --target cortex-m4 \
         --ram 65536 --flash 65536 --clock-hz 168000000 --accelerators dsp,fpu \
@@ -152,6 +153,16 @@ node "$HERE/web_check.js" "$URL" "$TOKEN" "$SHOTS" "$DEVICE" 9 2>&1 | tee "$W/br
 grep -q "^[0-9]* passed, 0 failed" "$W/browser.log" || fail "browser checks (see above)"
 n=$(grep -c "^ok:" "$W/browser.log")
 pass=$((pass + n))
+
+# a device that vanished without de-registering: 504 after the bounded wait, service still fine
+if [ "$DEVICE" != - ]; then
+    { kill -KILL $DEVPID && wait $DEVPID; } 2>/dev/null
+    out=$(curl -s -m 30 -w ' %{http_code}' -H "$AUTH" -X POST --data-binary @"$W/in.bin" \
+        "$URL/api/infer?device=$DEVICE")
+    case "$out" in *"no answer within"*504) ;; *) fail "infer to a dead device: $out";; esac
+    curl -s "$URL/api/health" | grep -q '"status":"ok"' || fail "service unhealthy after a lost inference"
+    ok "/api/infer to a dead device: 504 after the bounded wait, service still answers"
+fi
 
 # the service still shuts down cleanly (under ASan this also means: no leak, no error)
 kill -TERM $SRVPID
