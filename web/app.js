@@ -71,11 +71,16 @@ function fill(tableId, rows) {
   t.hidden = rows.length === 0;
 }
 
-/* the model version a device runs: its reported sha256 looked up among the uploads */
+/* the model version a device runs: its reported sha256 looked up among the uploads, or among
+ * the builds' packages (a device that reports what it installed names the package) */
 function modelOf(dev) {
   if (!dev.model) return null;
-  const m = snap.models.find(x => x.sha256 === dev.model.sha256);
-  return { name: dev.model.name, version: m ? m.version : null };
+  let m = snap.models.find(x => x.sha256 === dev.model.sha256);
+  if (!m) {
+    const b = snap.builds.find(x => x.artifact_sha256 === dev.model.sha256);
+    if (b) m = snap.models.find(x => x.sha256 === b.model_sha256);
+  }
+  return m ? { name: m.name, version: m.version } : { name: dev.model.name, version: null };
 }
 
 function lastDeployment(ep) {
