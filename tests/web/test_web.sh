@@ -99,10 +99,13 @@ if [ "${TML_WEB_NO_DEVICE:-0}" = 1 ]; then
     echo "note: TML_WEB_NO_DEVICE=1: no device is started"
 elif "$TMLAAS" device --help 2>&1 | grep -q "usage: tmlaas device"; then
     KEY=$(curl -s "$URL/api/signing-key" | sed -n 's/.*"public_key":"\([0-9a-f]*\)".*/\1/p')
-    "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-dev1 --target host \
-        --port 0 --data-dir "$W/dev" --lifetime 30 --server-key "$KEY" >"$W/dev.log" 2>&1 &
-    DEVPID=$!
-    PIDS+=($DEVPID)
+    start_dev1() {
+        "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-dev1 --target host \
+            --port 0 --data-dir "$W/dev" --lifetime 30 --server-key "$KEY" >>"$W/dev.log" 2>&1 &
+        DEVPID=$!
+        PIDS+=($DEVPID)
+    }
+    start_dev1
     # a second, small device: the model does not fit its flash (the page shows it red)
     "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-m4 --target cortex-m4 \
         --ram 65536 --flash 65536 --clock-hz 168000000 --accelerators dsp,fpu \
@@ -140,6 +143,13 @@ if [ "$DEVICE" != - ]; then
         out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary abc "$URL/api/infer?device=$DEVICE")
         case "$out" in *"answered 4.00"*"takes 3136"*502) ;; *) fail "infer wrong size: $out";; esac
         ok "/api/infer: the device's refusal passed on (502)"
+        # a restarted device reports the package it runs (by its sha256), not the model's name:
+        # the page must still show "fmnist_cnn v1"
+        kill -TERM $DEVPID; wait $DEVPID 2>/dev/null
+        start_dev1
+        reports_pkg() { curl -s "$URL/api/devices/web-dev1" | grep -q '"state":"online".*"model":{"name":"[0-9a-f]\{64\}"'; }
+        wait_for 15 reports_pkg || fail "restarted web-dev1: $(curl -s "$URL/api/devices/web-dev1")"
+        ok "web-dev1 restarted, runs its installed package"
     else
         echo "note: deployment did not finish: $(curl -s "$URL/api/deployments")"
         fail "deployment to $DEVICE not installed within 90 s"
