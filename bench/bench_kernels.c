@@ -83,8 +83,8 @@ static float *rand_buf(size_t n)
 
 static void report(const char *name, uint64_t macs, double ref, double fast, double w)
 {
-    printf("| %-32s | %8llu | %9.4f | %9.4f | %6.2fx | %5.3f |\n", name,
-           (unsigned long long)macs, ref, fast, ref / fast, w);
+    printf("| %-32s | %8llu | %9.4f | %9.4f | %6.2fx | %5.3f |\n", name, (unsigned long long)macs,
+           ref, fast, ref / fast, w);
 }
 
 static void bench_conv(const char *name, int cin, int cout, int hw, int k, int pad, int iters)

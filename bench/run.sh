@@ -10,6 +10,8 @@ TMLAAS=$PWD/$BUILD/tmlaas
 CORPUS=${TML_CORPUS:-$PWD/../shared/corpus}
 ITERS=${ITERS:-2000}
 CFLAGS_BENCH=${CFLAGS_BENCH:--O3 -march=native}
+# extra `tmlaas compile` options, e.g. COMPILE_FLAGS=--reference-kernels for the reference path
+COMPILE_FLAGS=${COMPILE_FLAGS:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -43,7 +45,8 @@ for m in "${models[@]}"; do
     case $input in /* | -) ;; *) input=$PWD/$input ;; esac
     dir=$work/$name
     t0=$(date +%s%N)
-    if ! "$TMLAAS" compile "$model" -o "$dir" -q 2>"$work/err"; then
+    # shellcheck disable=SC2086
+    if ! "$TMLAAS" compile "$model" -o "$dir" -q $COMPILE_FLAGS 2>"$work/err"; then
         echo "| $name | compile failed: $(head -1 "$work/err") |||||||||" >>"$out"
         continue
     fi
@@ -66,5 +69,5 @@ for m in "${models[@]}"; do
     ab=$(awk -v a="$arena" -v b="$bound" 'BEGIN{ if (b>0) printf "%.3f", a/b; else print "-"}')
     echo "| $name | $cms | $arena | $bound | $ab | $wbytes | $macs | $ours | ${ort:--} | $ratio |" >>"$out"
 done
-echo "host: $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), cc $CFLAGS_BENCH, $ITERS timed runs each, median" >>"$out"
+echo "host: $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), cc $CFLAGS_BENCH, $ITERS timed runs each, median${COMPILE_FLAGS:+, compile $COMPILE_FLAGS}" >>"$out"
 cat "$out"

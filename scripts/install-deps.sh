@@ -8,8 +8,10 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev llvm \
 protobuf-c-compiler libprotobuf-c-dev \
 libsqlite3-dev libsodium-dev libcjson-dev libmicrohttpd-dev \
 libcoap3-dev libcoap3-bin curl \
-libcmocka-dev \
+libcmocka-dev zlib1g-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc \
+gcc-xtensa-lx106 picolibc-xtensa-lx106-elf \
 dataset-fashion-mnist \
 chromium nodejs"
 

@@ -85,11 +85,14 @@ typedef struct {
     uint64_t counter;       /* the port's counter across model_run (SysTick ticks on mps2) */
     uint64_t instructions;  /* counter converted to instructions (-icount shift=0), 0 if n/a */
     uint64_t stack_used;    /* stack high-water mark across model_run, bytes (painted stack) */
+    char unit[16];          /* the counter's unit: "systick" (mps2), "ns" (host) */
 } tml_image_run_stats;
 
 /* Builds DIR/image.elf and DIR/image.bin (DIR holds the codegen output). The commands run are
  * written to DIR/image.cmd, their output to DIR/image.log. Sizes are measured when s != NULL.
- * A link that overflows the budget fails with TML_ERR_FIT. */
+ * A link that overflows the budget fails with TML_ERR_FIT. A target without a port
+ * (platform = none) gets no image: model.c and tml/ *.c are compiled to DIR/obj/ and s is
+ * measured from the objects (`size -A`; no port, libc or stack). */
 tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes *s, char *err,
                            size_t errsz);
 /* Runs DIR/image.elf (inputs DIR/in<i>.bin already written), bounded by timeout_s seconds
@@ -109,7 +112,9 @@ char *tml_image_report_json(const tml_target *t, const tml_image_sizes *s,
 
 /* One call for `compile --image`: the C carrier of p must already be in dir; builds the image
  * and, if the target can run here, runs it once on all-zero inputs to measure the stack
- * high-water mark and the instructions per inference (*ran says whether it did). */
+ * high-water mark and the instructions per inference (*ran says whether it did; when that
+ * run fails, the image is still built, TML_OK is returned and err says why it was not measured,
+ * e.g. a --ram budget beyond the emulated board's memory). */
 tml_status tml_image_make(const tml_target *t, const tml_plan *p, const char *dir,
                           tml_image_sizes *s, tml_image_run_stats *r, bool *ran, char *err,
                           size_t errsz);

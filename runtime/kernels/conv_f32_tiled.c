@@ -28,8 +28,8 @@
 /* Geometry shared by all tiles of one call. */
 typedef struct {
     int32_t cin_g, kh, kw, dh, dw, wp, ow;
-    size_t plane;  /* hp * wp: floats per channel of the padded copy */
-    size_t w_row;  /* cin_g * kh * kw: floats per output channel of W */
+    size_t plane;   /* hp * wp: floats per channel of the padded copy */
+    size_t w_row;   /* cin_g * kh * kw: floats per output channel of W */
     size_t y_plane; /* oh * ow: floats per output channel of Y */
 } tile_geom;
 
@@ -57,8 +57,7 @@ static void conv_tile4(const tile_geom *t, const float *xt, const float *wt, con
             const size_t wo = ((size_t)c * t->kh + kh) * t->kw;
             for (kw = 0; kw < t->kw; kw++) {
                 const float *xs = xr + (size_t)kw * t->dw; /* (NR) contiguous */
-                const float v0 = w0[wo + kw], v1 = w1[wo + kw], v2 = w2[wo + kw],
-                            v3 = w3[wo + kw];
+                const float v0 = w0[wo + kw], v1 = w1[wo + kw], v2 = w2[wo + kw], v3 = w3[wo + kw];
                 TML_FAST_UNROLL
                 for (j = 0; j < NR; j++) {
                     const float xv = xs[j];
@@ -200,15 +199,14 @@ static void pad_input(const tml_conv_params *p, const float *x, float *xp, size_
     for (c = 0; c < p->c_in; c++) {
         for (r = ph; r < hp && r - ph < IH; r++) {
             const float *src = x + ((size_t)c * IH + (size_t)(r - ph)) * IW; /* (IW) */
-            float *dst = xp + ((size_t)c * hp + (size_t)r) * wp + pw;          /* (wp - pw) */
+            float *dst = xp + ((size_t)c * hp + (size_t)r) * wp + pw;        /* (wp - pw) */
             for (col = 0; col < c_hi - c_lo; col++)
                 dst[col] = src[col];
         }
     }
 }
 
-void tml_conv_f32_tiled(const void *params, const void *const *in, void *const *out,
-                        void *scratch)
+void tml_conv_f32_tiled(const void *params, const void *const *in, void *const *out, void *scratch)
 {
     const tml_conv_params *p = (const tml_conv_params *)params;
     const float *x = (const float *)in[0];                   /* (N, Cin, IH, IW) */
@@ -247,21 +245,20 @@ void tml_conv_f32_tiled(const void *params, const void *const *in, void *const *
                         for (; co0 + 8 <= cout_g; co0 += 8) {
                             const int32_t co = g * cout_g + co0;
                             conv_tile8(&t, xt, w + (size_t)co * t.w_row, b ? b + co : 0,
-                                       y + (((size_t)n * p->c_out + co) * OH + oh) * OW + ow0,
-                                       nw, p);
+                                       y + (((size_t)n * p->c_out + co) * OH + oh) * OW + ow0, nw,
+                                       p);
                         }
                     if (sw == 1)
                         for (; co0 + 4 <= cout_g; co0 += 4) {
                             const int32_t co = g * cout_g + co0;
                             conv_tile4(&t, xt, w + (size_t)co * t.w_row, b ? b + co : 0,
-                                       y + (((size_t)n * p->c_out + co) * OH + oh) * OW + ow0,
-                                       nw, p);
+                                       y + (((size_t)n * p->c_out + co) * OH + oh) * OW + ow0, nw,
+                                       p);
                         }
                     for (; co0 < cout_g; co0++) {
                         const int32_t co = g * cout_g + co0;
                         conv_tile1(&t, sw, xt, w + (size_t)co * t.w_row, b ? b + co : 0,
-                                   y + (((size_t)n * p->c_out + co) * OH + oh) * OW + ow0, nw,
-                                   p);
+                                   y + (((size_t)n * p->c_out + co) * OH + oh) * OW + ow0, nw, p);
                     }
                 }
             }
@@ -283,8 +280,8 @@ tml_status tml_conv_f32_tiled_check(const void *params, uint32_t params_size,
     if (n_in != 2 + p->has_bias || !tml_nn_act_ok(p->act))
         return TML_ERR_FORMAT;
     if (!tml_nn_in_range(p->n, 1) || !tml_nn_in_range(p->c_in, 1) ||
-        !tml_nn_in_range(p->c_out, 1) || !tml_nn_in_range(p->group, 1) ||
-        p->c_in % p->group != 0 || p->c_out % p->group != 0)
+        !tml_nn_in_range(p->c_out, 1) || !tml_nn_in_range(p->group, 1) || p->c_in % p->group != 0 ||
+        p->c_out % p->group != 0)
         return TML_ERR_FORMAT;
     for (i = 0; i < 3; i++) {
         if (!tml_nn_axis_ok(p->in[i], p->out[i], p->kernel[i], p->stride[i], p->pad[i],
@@ -303,9 +300,8 @@ tml_status tml_conv_f32_tiled_check(const void *params, uint32_t params_size,
     if (tml_nn_f32_bytes(tml_nn_mul(tml_nn_mul((uint64_t)p->n, (uint64_t)p->c_in), in_plane)) >
         in_bytes[0])
         return TML_ERR_FORMAT;
-    if (tml_nn_f32_bytes(tml_nn_mul(
-            tml_nn_mul((uint64_t)p->c_out, (uint64_t)(p->c_in / p->group)), k_size)) >
-        in_bytes[1])
+    if (tml_nn_f32_bytes(tml_nn_mul(tml_nn_mul((uint64_t)p->c_out, (uint64_t)(p->c_in / p->group)),
+                                    k_size)) > in_bytes[1])
         return TML_ERR_FORMAT;
     if (p->has_bias && tml_nn_f32_bytes((uint64_t)p->c_out) > in_bytes[2])
         return TML_ERR_FORMAT;

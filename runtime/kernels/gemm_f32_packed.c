@@ -18,9 +18,9 @@
 #include "tml/nn_check.h"
 
 #define NR TML_GEMM_PACKED_NR
+#define RB TML_GEMM_PACKED_RB
 
-void tml_gemm_f32_packed(const void *params, const void *const *in, void *const *out,
-                         void *scratch)
+void tml_gemm_f32_packed(const void *params, const void *const *in, void *const *out, void *scratch)
 {
     const tml_gemm_packed_params *p = (const tml_gemm_packed_params *)params;
     const float *a = (const float *)in[0];                     /* (M, K) */
@@ -36,34 +36,38 @@ void tml_gemm_f32_packed(const void *params, const void *const *in, void *const 
         float *yi = y + (size_t)i * N;       /* (N) */
         for (j0 = 0; j0 < N; j0 += NR) {
             const float *panel = bp + (size_t)(j0 / NR) * K * NR; /* (K, NR) */
-            const int32_t nj = N - j0 < NR ? N - j0 : NR;
-            float acc[NR];
-            for (j = 0; j < NR; j++)
-                acc[j] = 0.0f;
-            for (kk = 0; kk < K; kk++) {
-                const float av = ai[kk];
-                const float *row = panel + (size_t)kk * NR;
-                TML_FAST_UNROLL
-                for (j = 0; j < NR; j++)
-                    acc[j] = TML_FAST_FMA(av, row[j], acc[j]);
-            }
-            for (j = 0; j < nj; j++) {
-                float v = p->alpha * acc[j];
-                if (c) {
-                    size_t ci = (p->c_rows == 1 ? 0 : (size_t)i) * (size_t)p->c_cols +
-                                (p->c_cols == 1 ? 0 : (size_t)(j0 + j));
-                    v += p->beta * c[ci];
+            int32_t jb;
+            /* RB columns at a time: all NR on SIMD hosts, fewer on scalar FPUs */
+            for (jb = 0; jb < NR && j0 + jb < N; jb += RB) {
+                const int32_t nj = N - j0 - jb < RB ? N - j0 - jb : RB;
+                float acc[RB];
+                for (j = 0; j < RB; j++)
+                    acc[j] = 0.0f;
+                for (kk = 0; kk < K; kk++) {
+                    const float av = ai[kk];
+                    const float *row = panel + (size_t)kk * NR + jb; /* (RB) */
+                    TML_FAST_UNROLL
+                    for (j = 0; j < RB; j++)
+                        acc[j] = TML_FAST_FMA(av, row[j], acc[j]);
                 }
-                yi[j0 + j] = tml_act_f32(p->act, p->act_a, p->act_b, v);
+                for (j = 0; j < nj; j++) {
+                    const int32_t col = j0 + jb + j;
+                    float v = p->alpha * acc[j];
+                    if (c) {
+                        size_t ci = (p->c_rows == 1 ? 0 : (size_t)i) * (size_t)p->c_cols +
+                                    (p->c_cols == 1 ? 0 : (size_t)col);
+                        v += p->beta * c[ci];
+                    }
+                    yi[col] = tml_act_f32(p->act, p->act_a, p->act_b, v);
+                }
             }
         }
     }
 }
 
 tml_status tml_gemm_f32_packed_check(const void *params, uint32_t params_size,
-                                     const uint32_t *in_bytes, int n_in,
-                                     const uint32_t *out_bytes, int n_out,
-                                     uint32_t scratch_bytes)
+                                     const uint32_t *in_bytes, int n_in, const uint32_t *out_bytes,
+                                     int n_out, uint32_t scratch_bytes)
 {
     const tml_gemm_packed_params *p = (const tml_gemm_packed_params *)params;
     uint64_t packed;

@@ -71,8 +71,7 @@ void tml_maxpool_f32_valid(const void *params, const void *const *in, void *cons
 
 tml_status tml_maxpool_f32_valid_check(const void *params, uint32_t params_size,
                                        const uint32_t *in_bytes, int n_in,
-                                       const uint32_t *out_bytes, int n_out,
-                                       uint32_t scratch_bytes)
+                                       const uint32_t *out_bytes, int n_out, uint32_t scratch_bytes)
 {
     const tml_pool_params *p = (const tml_pool_params *)params;
     uint64_t nc, in_plane = 1, out_plane = 1;

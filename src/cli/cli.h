@@ -13,6 +13,8 @@ int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_conformance(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+int cmd_train(int argc, char **argv); /* cmd_train.c; also cmd_init */
+int cmd_init(int argc, char **argv);
 
 /* True if argv[i] is -h or --help. */
 bool cli_is_help(const char *arg);

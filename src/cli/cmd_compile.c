@@ -153,6 +153,7 @@ int cmd_compile(int argc, char **argv)
         tml_image_sizes sz;
         tml_image_run_stats rs;
         bool ran;
+        err[0] = '\0';
         if (tml_image_make(&tgt, m->plan, out, &sz, &rs, &ran, err, sizeof err) != TML_OK) {
             fprintf(stderr, "tmlaas compile: %s: %s\n", model, err);
             goto done;
@@ -163,9 +164,14 @@ int cmd_compile(int argc, char **argv)
             goto done;
         }
         free(json);
+        if (!ran && err[0])
+            fprintf(stderr, "tmlaas compile: note: image built, not measured: %s\n", err);
         if (!quiet) {
             tml_image_report_print(&tgt, &sz, ran ? &rs : NULL, stdout);
-            printf("  wrote %s/{image.elf,image.bin,image.map,image.json}\n", out);
+            printf(tml_target_has_image(&tgt)
+                       ? "  wrote %s/{image.elf,image.bin,image.map,image.json}\n"
+                       : "  wrote %s/{obj/,image.json} (no platform port: objects only)\n",
+                   out);
         }
     }
     rc = 0;

@@ -74,7 +74,7 @@ int cmd_device(int argc, char **argv)
 
     memset(&pc, 0, sizeof pc);
     memset(&dc, 0, sizeof dc);
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint32_t *num = NULL;
@@ -100,7 +100,6 @@ int cmd_device(int argc, char **argv)
         else return cli_usage_error("device", "unknown option '%s'", a);
         if (num && parse_u32(v, num) != 0)
             return cli_usage_error("device", "option '%s': '%s' is not a number", a, v);
-        i++;
     }
     if (!server || !endpoint || !target)
         return cli_usage_error("device", "--server, --endpoint and --target are required");

@@ -22,6 +22,8 @@ static const command commands[] = {
     {"run", cmd_run, "run a model on .npy inputs with the host interpreter"},
     {"inspect", cmd_inspect, "print a readable summary of a model's graph"},
     {"conformance", cmd_conformance, "run ONNX backend test folders through both paths"},
+    {"init", cmd_init, "write a fresh model of a built-in architecture (mlp, lenet, dscnn)"},
+    {"train", cmd_train, "train a model on an IDX dataset (Fashion-MNIST) and write it to ONNX"},
     {"serve", tml_serve_main, "run the service: CoAP/LwM2M for devices, HTTP + JSON for people"},
     {"devices", tml_client_main, "list the devices registered with a service"},
     {"models", tml_client_main, "list, push or delete models on a service"},

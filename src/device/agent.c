@@ -177,19 +177,33 @@ static void dlog(tml_device *d, int level, wbuf *b)
         d->port.log(d->port.ctx, level, b->p);
 }
 
+/* (switches, not pointer tables: a table of pointers is writable data in PIC builds) */
 static const char *state_name(tml_fw_state s)
 {
-    static const char *const n[] = {"idle", "downloading", "downloaded", "updating"};
-    return (unsigned)s < 4 ? n[s] : "?";
+    switch (s) {
+    case TML_FW_STATE_IDLE: return "idle";
+    case TML_FW_STATE_DOWNLOADING: return "downloading";
+    case TML_FW_STATE_DOWNLOADED: return "downloaded";
+    case TML_FW_STATE_UPDATING: return "updating";
+    }
+    return "?";
 }
 
 static const char *result_name(tml_fw_result r)
 {
-    static const char *const n[] = {"initial",       "success",           "not enough storage",
-                                    "out of memory", "connection lost",   "integrity check failure",
-                                    "unsupported package type", "invalid uri", "update failed",
-                                    "unsupported protocol"};
-    return (unsigned)r < 10 ? n[r] : "?";
+    switch (r) {
+    case TML_FW_RESULT_INITIAL: return "initial";
+    case TML_FW_RESULT_SUCCESS: return "success";
+    case TML_FW_RESULT_NO_STORAGE: return "not enough storage";
+    case TML_FW_RESULT_NO_MEMORY: return "out of memory";
+    case TML_FW_RESULT_CONN_LOST: return "connection lost";
+    case TML_FW_RESULT_INTEGRITY: return "integrity check failure";
+    case TML_FW_RESULT_UNSUPPORTED: return "unsupported package type";
+    case TML_FW_RESULT_INVALID_URI: return "invalid uri";
+    case TML_FW_RESULT_FAILED: return "update failed";
+    case TML_FW_RESULT_BAD_PROTOCOL: return "unsupported protocol";
+    }
+    return "?";
 }
 
 static int hexval(char c)
@@ -560,7 +574,7 @@ static void uri_expectations(tml_device *d)
 
 static void fw_fail(tml_device *d, int slot, tml_fw_result r, const char *why)
 {
-    char mb[192];
+    char mb[TML_DEV_URI_MAX + 256];
     wbuf b;
     if (slot >= 0)
         d->exec[slot].loaded = 0;
@@ -1018,6 +1032,13 @@ static void write_uri(tml_device *d, const tml_device_in *in, tml_device_out *o)
     }
     if (in->payload_len >= TML_DEV_URI_MAX) {
         reply_error(o, TML_COAP_TOO_LARGE, "package uri: longer than 255 bytes");
+        return;
+    }
+    if ((d->fw_state == TML_FW_STATE_DOWNLOADING || d->fw_state == TML_FW_STATE_DOWNLOADED) &&
+        in->payload_len > 0 && strlen(d->pkg_uri) == in->payload_len &&
+        memcmp(d->pkg_uri, in->payload, in->payload_len) == 0) {
+        /* the same URI again (a server that restarted mid-delivery): same download */
+        reply(o, TML_COAP_CHANGED, TML_DEV_CF_NONE, NULL);
         return;
     }
     if (d->fw_state == TML_FW_STATE_DOWNLOADING || d->fw_state == TML_FW_STATE_UPDATING) {

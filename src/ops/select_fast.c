@@ -57,22 +57,6 @@ static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t 
     dims[0] = panels;
     dims[1] = k;
     dims[2] = TML_GEMM_PACKED_NR;
-    for (attempt = 0; attempt < 8; attempt++) {
-        int f;
-        /* the name says which packing: B or B^T, (k, n) */
-        snprintf(name, sizeof name, "%s.packed%s%d_%d%s%.0d", g->tensors[bt].name,
-                 sj == 1 ? "" : "_t", (int)k, (int)n, attempt ? "_" : "", attempt);
-        f = tml_graph_find_tensor(g, name);
-        if (f < 0)
-            break;
-        /* the same packing of the same B (another node shares the weight): reuse it */
-        if (attempt == 0 && g->tensors[f].data && g->tensors[f].rank == 3 &&
-            g->tensors[f].dims[0] == dims[0] && g->tensors[f].dims[1] == dims[1] &&
-            g->tensors[f].dims[2] == dims[2])
-            return f;
-    }
-    if (attempt == 8)
-        return -1;
     d = (float *)tml_graph_alloc(g, (size_t)floats * sizeof(float)); /* zeroed */
     if (!d)
         return -1;
@@ -82,6 +66,25 @@ static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t 
             for (j = 0; j < TML_GEMM_PACKED_NR && p * TML_GEMM_PACKED_NR + j < n; j++)
                 d[((size_t)p * k + kk) * TML_GEMM_PACKED_NR + j] =
                     b[(size_t)kk * sk + (size_t)(p * TML_GEMM_PACKED_NR + j) * sj];
+    for (attempt = 0; attempt < 8; attempt++) {
+        const tml_tensor *ft;
+        int f;
+        /* the name says which packing: B or B^T, (k, n) */
+        snprintf(name, sizeof name, "%s.packed%s%d_%d%s%.0d", g->tensors[bt].name,
+                 sj == 1 ? "" : "_t", (int)k, (int)n, attempt ? "_" : "", attempt);
+        f = tml_graph_find_tensor(g, name);
+        if (f < 0)
+            break;
+        /* the same bytes under this name (another node shares the weight, or the graph is
+           planned again): reuse them; anything else under the name: try another name */
+        ft = &g->tensors[f];
+        if (ft->data && ft->dtype == TML_DT_F32 && ft->rank == 3 && ft->dims[0] == dims[0] &&
+            ft->dims[1] == dims[1] && ft->dims[2] == dims[2] &&
+            memcmp(ft->data, d, (size_t)floats * sizeof(float)) == 0)
+            return f;
+    }
+    if (attempt == 8)
+        return -1;
     t = tml_graph_add_tensor(g, name);
     if (t < 0)
         return -1;
@@ -160,8 +163,8 @@ static void select_conv(tml_step_desc *step)
 {
     const tml_conv_params *p = (const tml_conv_params *)step->params;
     uint64_t floats;
-    if (step->params_size != sizeof(*p) || p->in[0] != 1 || p->out[0] != 1 ||
-        p->kernel[0] != 1 || p->pad[0] != 0)
+    if (step->params_size != sizeof(*p) || p->in[0] != 1 || p->out[0] != 1 || p->kernel[0] != 1 ||
+        p->pad[0] != 0)
         return;
     floats = tml_conv_tiled_scratch_floats(p, NULL, NULL);
     if (floats == 0 || step->scratch_bytes != 0)
@@ -174,8 +177,8 @@ static void select_maxpool(tml_step_desc *step)
 {
     const tml_pool_params *p = (const tml_pool_params *)step->params;
     int i;
-    if (step->params_size != sizeof(*p) || p->with_indices || step->n_out != 1 ||
-        p->in[0] != 1 || p->out[0] != 1 || p->kernel[0] != 1)
+    if (step->params_size != sizeof(*p) || p->with_indices || step->n_out != 1 || p->in[0] != 1 ||
+        p->out[0] != 1 || p->kernel[0] != 1)
         return;
     for (i = 0; i < 3; i++)
         if (p->pad[i] != 0 || (int64_t)(p->out[i] - 1) * p->stride[i] +
@@ -191,10 +194,19 @@ void tml_select_fast_kernel(tml_graph *g, int node, tml_step_desc *step)
     if (!g || !step || !step->params)
         return;
     switch (step->kernel) {
-    case TML_K_CONV_F32: select_conv(step); break;
-    case TML_K_GEMM_F32: select_gemm(g, step); break;
-    case TML_K_MATMUL_F32: select_matmul(g, step); break;
-    case TML_K_MAXPOOL_F32: select_maxpool(step); break;
-    default: break;
+    case TML_K_CONV_F32:
+        select_conv(step);
+        break;
+    case TML_K_GEMM_F32:
+        select_gemm(g, step);
+        break;
+    case TML_K_MATMUL_F32:
+        select_matmul(g, step);
+        break;
+    case TML_K_MAXPOOL_F32:
+        select_maxpool(step);
+        break;
+    default:
+        break;
     }
 }

@@ -9,6 +9,10 @@
  * --gc-sections against newlib-nano, and objcopy'd to a raw image.bin. Every command is written
  * to DIR/image.cmd so a person can repeat the build by hand.
  *
+ * A target without a port (platform = none) gets no image: the model and its kernels are
+ * compiled to objects with its compiler (proof that the generated C builds there) and measured
+ * with `size -A`, without port, libc or stack.
+ *
  * Measure: the GNU ld map lists each input section with its size and object file, which is
  * exactly the split the report needs and is what `arm-none-eabi-size` sums per output
  * section: model.o's .rodata.w_* are the weights, the rest of model.o is model code, tml_*.o are
@@ -16,6 +20,7 @@
  * .bss.model_arena is the arena, the .stack section the stack reserve. Padding between input
  * sections is charged to the port so the parts add up to the output sections' totals.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +221,8 @@ static tml_status run_tool(const char *dir, argv_t *a, const char *what, char *e
     if (read_all(log, &text, &len) == TML_OK) {
         char *e = strstr(text, "error:");
         if (!e)
+            e = strstr(text, "Error:");
+        if (!e)
             e = strstr(text, "cannot run");
         if (e) {
             char *nl = strchr(e, '\n');
@@ -233,6 +240,16 @@ static tml_status run_tool(const char *dir, argv_t *a, const char *what, char *e
     return (tml_status)rc;
 }
 
+/* binutils next to the compiler: arm-none-eabi-gcc -> arm-none-eabi-objcopy */
+static void tool_name(const char *cc, const char *tool, char *out, size_t n)
+{
+    size_t len = strlen(cc);
+    if (len >= 3 && !strcmp(cc + len - 3, "gcc") && len + strlen(tool) < n)
+        snprintf(out, n, "%.*s%s", (int)(len - 3), cc, tool);
+    else
+        snprintf(out, n, "%s", tool);
+}
+
 /* ---- map parsing ---- */
 
 enum { OUT_NONE, OUT_FLASH, OUT_RAM, OUT_BOTH };
@@ -240,7 +257,9 @@ enum { OUT_NONE, OUT_FLASH, OUT_RAM, OUT_BOTH };
 static int out_kind(const char *name)
 {
     if (!strncmp(name, ".debug", 6) || !strcmp(name, ".comment") ||
-        !strncmp(name, ".ARM.attributes", 15) || !strncmp(name, ".stab", 5))
+        !strncmp(name, ".ARM.attributes", 15) || !strncmp(name, ".riscv.attributes", 17) ||
+        !strncmp(name, ".gnu.attributes", 15) || !strncmp(name, ".stab", 5) ||
+        !strncmp(name, ".note", 5))
         return OUT_NONE;
     if (!strcmp(name, ".data"))
         return OUT_BOTH;
@@ -275,7 +294,7 @@ static void charge(tml_image_sizes *s, int kind, const char *sec, const char *fi
     }
     if (kind == OUT_FLASH || kind == OUT_BOTH) {
         if (!strcmp(base, "model.o")) {
-            if (!strncmp(sec, ".rodata.w_", 10))
+            if (!strncmp(sec, ".rodata.w_", 10) || !strncmp(sec, ".srodata.w_", 11))
                 s->weights += size;
             else
                 s->model_code += size;
@@ -405,8 +424,6 @@ static void obj_name(const char *src, char *out, size_t n)
     snprintf(out + k, n - k, ".o");
 }
 
-#include <dirent.h>
-
 /* Lists DIR/tml/ *.c into srcs (relative paths). */
 static int list_kernels(const char *dir, char srcs[][256], int max)
 {
@@ -427,6 +444,99 @@ static int list_kernels(const char *dir, char srcs[][256], int max)
     return n;
 }
 
+/* `size -A` output (one block per object: "FILE  :", a header, "SECTION SIZE ADDR" rows,
+ * "Total") into the same split as the map, without port or libc: nothing is linked. */
+static void sizes_from_size_a(const char *text, tml_image_sizes *s)
+{
+    const char *p = text;
+    char file[512] = "";
+    memset(s, 0, sizeof *s);
+    while (*p) {
+        char line[1024], a[512], b[64];
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        unsigned long long size;
+        if (n >= sizeof line)
+            n = sizeof line - 1;
+        memcpy(line, p, n);
+        line[n] = '\0';
+        p = nl ? nl + 1 : p + strlen(p);
+        if (n > 2 && line[n - 1] == ':' && sscanf(line, "%511s", a) == 1) {
+            snprintf(file, sizeof file, "%s", a);
+            continue;
+        }
+        if (sscanf(line, "%511s %63s", a, b) != 2 || a[0] != '.' || !file[0])
+            continue;
+        size = strtoull(b, NULL, 10);
+        if (!strncmp(a, ".text", 5) || !strncmp(a, ".rodata", 7) || !strncmp(a, ".srodata", 8) ||
+            !strncmp(a, ".literal", 8) || !strncmp(a, ".irom", 5))
+            charge(s, OUT_FLASH, a, file, size);
+        else if (!strncmp(a, ".data", 5) || !strncmp(a, ".sdata", 6))
+            charge(s, OUT_BOTH, a, file, size);
+        else if (!strncmp(a, ".bss", 4) || !strncmp(a, ".sbss", 5))
+            charge(s, OUT_RAM, a, file, size);
+    }
+    s->flash_total = s->weights + s->model_code + s->kernels + s->port + s->libc;
+    s->ram_total = s->arena + s->data_bss;
+}
+
+/* A target without a port: compile the model and its kernels to objects with the target's
+ * compiler (the proof that the generated C builds there) and measure the objects. */
+static tml_status build_objects(const tml_target *t, const char *dir, tml_image_sizes *s,
+                                char *err, size_t errsz)
+{
+    char path[4096], srcs[160][256], objs[160][256], size_tool[256];
+    int n_src = 0, i;
+    argv_t a;
+    tml_status st;
+
+    snprintf(path, sizeof path, "%s/obj", dir);
+    if ((st = mkdir_p(path, err, errsz)) != TML_OK)
+        return st;
+    snprintf(path, sizeof path, "%s/image.cmd", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/image.log", dir);
+    remove(path);
+    snprintf(srcs[n_src++], 256, "model.c");
+    n_src += list_kernels(dir, srcs + n_src, 160 - n_src);
+    for (i = 0; i < n_src; i++) {
+        memset(&a, 0, sizeof a);
+        obj_name(srcs[i], objs[i], sizeof objs[i]);
+        if (!arg_add(&a, t->cc) || !arg_split(&a, t->cflags) || !arg_add(&a, "-std=c99") ||
+            !arg_add(&a, "-Wall") || !arg_add(&a, "-Wextra") || !arg_add(&a, "-Werror") ||
+            !arg_add(&a, "-ffunction-sections") || !arg_add(&a, "-fdata-sections") ||
+            !arg_add(&a, "-I.") || !arg_add(&a, "-c") || !arg_add(&a, srcs[i]) ||
+            !arg_add(&a, "-o") || !arg_add(&a, objs[i])) {
+            snprintf(err, errsz, "target '%s': compiler command too long", t->name);
+            return TML_ERR_ARG;
+        }
+        snprintf(path, sizeof path, "compiling '%s' for %s", srcs[i], t->name);
+        if ((st = run_tool(dir, &a, path, err, errsz)) != TML_OK)
+            return st;
+    }
+    if (s) {
+        char *text;
+        size_t len;
+        memset(&a, 0, sizeof a);
+        tool_name(t->cc, "size", size_tool, sizeof size_tool);
+        arg_add(&a, size_tool);
+        arg_add(&a, "-A");
+        for (i = 0; i < n_src; i++)
+            arg_add(&a, objs[i]);
+        snprintf(path, sizeof path, "%s/sizes.txt", dir);
+        remove(path);
+        cmd_log(dir, &a);
+        if (tml_proc_run(a.v, dir, path, 60, NULL) != 0 || read_all(path, &text, &len) != TML_OK) {
+            snprintf(err, errsz, "target '%s': '%s -A' failed (see '%s')", t->name, size_tool,
+                     path);
+            return TML_ERR;
+        }
+        sizes_from_size_a(text, s);
+        free(text);
+    }
+    return TML_OK;
+}
+
 tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes *s, char *err,
                            size_t errsz)
 {
@@ -437,13 +547,8 @@ tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes
     tml_status st;
     FILE *f;
 
-    if (!tml_target_has_image(t)) {
-        snprintf(err, errsz,
-                 "target '%s' has no platform port ('platform = none' in its profile): it "
-                 "checks budgets and compiles, but cannot build an image",
-                 t->name);
-        return TML_ERR_UNSUPPORTED;
-    }
+    if (!tml_target_has_image(t))
+        return build_objects(t, dir, s, err, errsz);
     /* the port and the harness, copied so DIR builds on its own */
     snprintf(path, sizeof path, "%s/platform", dir);
     if ((st = mkdir_p(path, err, errsz)) != TML_OK)
@@ -535,8 +640,6 @@ tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes
     }
     for (i = 0; i < n_src; i++)
         arg_add(&a, objs[i]);
-    if (!host)
-        arg_add(&a, "--specs=nano.specs");
     arg_split(&a, t->ldflags);
     arg_add(&a, "-lm");
     if (!host) {
@@ -555,13 +658,8 @@ tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes
         return TML_OK;
     }
     {
-        /* objcopy next to the compiler: arm-none-eabi-gcc -> arm-none-eabi-objcopy */
         char objcopy[256];
-        size_t n = strlen(t->cc);
-        if (n >= 3 && !strcmp(t->cc + n - 3, "gcc") && n < sizeof objcopy - 8)
-            snprintf(objcopy, sizeof objcopy, "%.*sobjcopy", (int)(n - 3), t->cc);
-        else
-            snprintf(objcopy, sizeof objcopy, "objcopy");
+        tool_name(t->cc, "objcopy", objcopy, sizeof objcopy);
         memset(&a, 0, sizeof a);
         arg_add(&a, objcopy);
         arg_add(&a, "-O");
@@ -589,16 +687,23 @@ tml_status tml_image_build(const tml_target *t, const char *dir, tml_image_sizes
 
 /* ---- report ---- */
 
-static uint64_t ns_per_tick(const tml_target *t)
+static double ns_per_tick(const tml_target *t)
 {
-    return t->clock_hz ? 1000000000u / t->clock_hz : 0;
+    return t->clock_hz ? 1e9 / (double)t->clock_hz : 0.0;
 }
 
 void tml_image_report_print(const tml_target *t, const tml_image_sizes *s,
                             const tml_image_run_stats *r, FILE *f)
 {
     fprintf(f, "  target             %s (%s)\n", t->name, t->description);
-    if (s && s->flash_total) {
+    if (s && s->flash_total && !tml_target_has_image(t)) {
+        fprintf(f, "  objects (no port)  compiled with %s; flash %llu B: weights %llu + model "
+                   "code %llu + kernels %llu; RAM: arena %llu + data/bss %llu (not linked: no "
+                   "port, libc or stack)\n",
+                t->cc, (unsigned long long)s->flash_total, (unsigned long long)s->weights,
+                (unsigned long long)s->model_code, (unsigned long long)s->kernels,
+                (unsigned long long)s->arena, (unsigned long long)s->data_bss);
+    } else if (s && s->flash_total) {
         fprintf(f, "  flash (measured)   %llu B (%.1f KiB of %.1f KiB): weights %llu + model code "
                    "%llu + kernels %llu + port %llu + libc %llu\n",
                 (unsigned long long)s->flash_total, KIB(s->flash_total), KIB(t->flash_bytes),
@@ -615,13 +720,17 @@ void tml_image_report_print(const tml_target *t, const tml_image_sizes *s,
         if (r->stack_used)
             fprintf(f, "  stack high-water   %llu B (painted stack, across model_run)\n",
                     (unsigned long long)r->stack_used);
-        if (r->instructions)
+        if (r->instructions && !strcmp(r->unit, "instructions"))
+            fprintf(f, "  instructions       %llu per inference (retired-instruction counter, "
+                       "QEMU -icount shift=0)\n",
+                    (unsigned long long)r->instructions);
+        else if (r->instructions)
             fprintf(f, "  instructions       %llu per inference (QEMU -icount shift=0, SysTick "
-                       "at %llu ns/tick)\n",
-                    (unsigned long long)r->instructions, (unsigned long long)ns_per_tick(t));
+                       "at %g ns/tick)\n",
+                    (unsigned long long)r->instructions, ns_per_tick(t));
         else
-            fprintf(f, "  counter            %llu across model_run\n",
-                    (unsigned long long)r->counter);
+            fprintf(f, "  counter            %llu %s across model_run\n",
+                    (unsigned long long)r->counter, r->unit[0] ? r->unit : "ticks");
     }
 }
 

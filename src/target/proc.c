@@ -80,6 +80,8 @@ int tml_proc_run(char *const argv[], const char *cwd, const char *log_path, unsi
     }
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
     return -1;
 }
 

@@ -8,7 +8,8 @@
 
 /* Runs argv (NULL-terminated; argv[0] searched in PATH) in cwd (NULL = here), stdout and stderr
  * appended to log_path (NULL = inherited), killed after timeout_s seconds (0 = no bound).
- * Returns the exit status, or -1 if it could not run, was killed or timed out (*timed_out). */
+ * Returns the exit status (128 + N if signal N ended it), or -1 if it could not be waited for
+ * or timed out (*timed_out). */
 int tml_proc_run(char *const argv[], const char *cwd, const char *log_path, unsigned timeout_s,
                  bool *timed_out);
 

@@ -2,15 +2,14 @@
  * test_fast_kernels.c - the fast float32 kernels (kernels_fast.def) against the nn reference
  * kernels they replace, through the real selection path.
  *
- * Each case builds a one-node graph (Conv, Gemm, MatMul or MaxPool) with random shapes and attributes:
- * 1-D and 2-D, strides, asymmetric pads, dilations, groups including depthwise, bias or not,
- * every fused activation, transposed or broadcast operands. The node is lowered
- * (tml_op_lower: reference step), a copy goes through tml_select_fast_kernel (fast step,
- * packing constants where the variant needs it), and both steps run on the same random
- * inputs in exactly sized heap buffers (ASan sees any stray access; a canary catches writes
- * past Y otherwise). Outputs must agree within |a-b| <= 1e-4 + 1e-4*|b|, and each fast
- * step's _check must accept its exact buffer sizes and refuse a scratch one float short.
- * Seeded LCG: a failure prints its case number and reproduces.
+ * Each case builds a one-node graph (Conv, Gemm, MatMul or MaxPool) with random shapes and
+ * attributes: 1-D and 2-D, strides, asymmetric pads, dilations, groups including depthwise, bias or
+ * not, every fused activation, transposed or broadcast operands. The node is lowered (tml_op_lower:
+ * reference step), a copy goes through tml_select_fast_kernel (fast step, packing constants where
+ * the variant needs it), and both steps run on the same random inputs in exactly sized heap buffers
+ * (ASan sees any stray access; a canary catches writes past Y otherwise). Outputs must agree within
+ * |a-b| <= 1e-4 + 1e-4*|b|, and each fast step's _check must accept its exact buffer sizes and
+ * refuse a scratch one float short. Seeded LCG: a failure prints its case number and reproduces.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -29,7 +28,7 @@
 #include "tml/kernels.h"
 #include "tml/plan.h"
 
-#define CASES 400
+#define CASES  400
 #define CANARY 16
 
 static uint32_t rng = 20261125u;
@@ -38,7 +37,10 @@ static uint32_t rnd(uint32_t n)
     rng = rng * 1664525u + 1013904223u;
     return (rng >> 8) % n;
 }
-static float frand(void) { return (float)rnd(1u << 20) / (float)(1u << 19) - 1.0f; }
+static float frand(void)
+{
+    return (float)rnd(1u << 20) / (float)(1u << 19) - 1.0f;
+}
 
 static int add_const(tml_graph *g, const char *name, int rank, const int64_t *dims)
 {
@@ -434,6 +436,44 @@ static void test_plan_selects(void **state)
     }
 }
 
+/* Two Gemms sharing one weight share one packed tensor, and planning the same graph again adds
+ * nothing: the packing is found by name and bytes. */
+static void test_shared_weight_packed_once(void **state)
+{
+    tml_graph *g = tml_graph_new();
+    int64_t xd[2] = {1, 8}, wd[2] = {8, 8};
+    int x, w, t1, t2, in[2], n0, n1, round, n_tensors = 0;
+    (void)state;
+    x = add_input(g, "x", 2, xd);
+    w = add_const(g, "w", 2, wd);
+    t1 = tml_graph_add_tensor(g, "t1");
+    t2 = tml_graph_add_tensor(g, "t2");
+    in[0] = x;
+    in[1] = w;
+    n0 = tml_graph_add_node(g, TML_OP_GEMM, "fc0", 2, in, 1, &t1);
+    set_int(g, n0, "transB", 1);
+    in[0] = t1;
+    n1 = tml_graph_add_node(g, TML_OP_GEMM, "fc1", 2, in, 1, &t2);
+    set_int(g, n1, "transB", 1);
+    tml_graph_add_output(g, t2);
+    assert_int_equal(tml_op_shape(g, n0), TML_OK);
+    assert_int_equal(tml_op_shape(g, n1), TML_OK);
+    for (round = 0; round < 2; round++) {
+        tml_plan *p = NULL;
+        assert_int_equal(tml_plan_build(g, NULL, &p), TML_OK);
+        assert_int_equal(p->n_steps, 2);
+        assert_int_equal(p->steps[0].kernel, TML_K_GEMM_F32_PACKED);
+        assert_int_equal(p->steps[1].kernel, TML_K_GEMM_F32_PACKED);
+        assert_int_equal(p->steps[0].in[1], p->steps[1].in[1]);
+        if (round == 0)
+            n_tensors = g->n_tensors;
+        else
+            assert_int_equal(g->n_tensors, n_tensors);
+        tml_plan_free(p);
+    }
+    tml_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_matmul_random),
         cmocka_unit_test(test_maxpool_random),
         cmocka_unit_test(test_plan_selects),
+        cmocka_unit_test(test_shared_weight_packed_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

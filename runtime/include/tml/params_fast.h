@@ -32,6 +32,18 @@
 #endif
 
 /*
+ * TML_FAST_SIMD: 1 where the compiler has float vector registers to auto-vectorize into
+ * (x86 SSE/AVX, Arm NEON, AArch64). Register tiles are wide there (16-32 lanes); on scalar
+ * FPUs (Cortex-M4F/M7) they are narrow, so that the accumulators still fit the 32 single
+ * registers instead of spilling to the stack.
+ */
+#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__)
+#define TML_FAST_SIMD 1
+#else
+#define TML_FAST_SIMD 0
+#endif
+
+/*
  * TML_FAST_UNROLL: fully unroll the next loop (a register tile's fixed-width row). GCC keeps
  * a small accumulator array in vector registers only if its loop is unrolled before scalar
  * replacement; otherwise every step stores the accumulators to the stack and reloads them
@@ -51,7 +63,8 @@ static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int
 {
     int32_t i;
     switch (act) {
-    case TML_RT_ACT_NONE: break;
+    case TML_RT_ACT_NONE:
+        break;
     case TML_RT_ACT_RELU:
         for (i = 0; i < n; i++)
             v[i] = v[i] > 0.0f ? v[i] : 0.0f;
@@ -73,6 +86,12 @@ static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int
  * and checked: a package packed for another width is refused, never misread.
  */
 #define TML_GEMM_PACKED_NR 32
+/* Columns of a panel the kernel accumulates at once (divides TML_GEMM_PACKED_NR); speed only. */
+#if TML_FAST_SIMD
+#define TML_GEMM_PACKED_RB 32
+#else
+#define TML_GEMM_PACKED_RB 8
+#endif
 
 /*
  * GEMM_F32_PACKED: Y = act(alpha * A B' + beta * C) with B' = op(B) pre-packed at compile time.
@@ -85,7 +104,7 @@ static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int
  */
 typedef struct {
     int32_t m, n, k;
-    int32_t nr;             /* panel width, == TML_GEMM_PACKED_NR */
+    int32_t nr; /* panel width, == TML_GEMM_PACKED_NR */
     float alpha, beta;
     int32_t c_rows, c_cols; /* shape of C after broadcasting to rank 2; 0, 0 if no C */
     int32_t act;
@@ -114,14 +133,21 @@ static inline uint64_t tml_gemm_packed_floats(int32_t k, int32_t n)
 #else
 #define TML_CONV_TILED_MR 4
 #endif
+#if TML_FAST_SIMD
 #define TML_CONV_TILED_NR 16
+#else
+#define TML_CONV_TILED_NR 4 /* scalar FPU: 4 x 4 accumulators in s0-s31 */
+#endif
+/* Largest NR of any build: scratch sizes use it, so a plan made on the host fits every target. */
+#define TML_CONV_TILED_NR_MAX 16
 
 /*
  * Geometry of the zero-padded copy of X that CONV_F32_TILED keeps in scratch: every window
  * of every output lies inside it, so the kernel's loops carry no bounds tests.
  * hp, wp: rows and columns the windows reach, (out-1)*stride + (kernel-1)*dilation + 1.
- * Scratch floats = c_in * hp * wp + (NR - 1) * stride_w + 1 (the last row's tail tile reads
- * past the plane into lanes that are never stored). Returns 0 if the sizes overflow uint32.
+ * Scratch floats = c_in * hp * wp + (NR_MAX - 1) * stride_w + 1 (the last row's tail tile
+ * reads past the plane into lanes that are never stored; NR <= NR_MAX). Returns 0 if the sizes
+ * overflow uint32.
  */
 static inline uint64_t tml_conv_tiled_scratch_floats(const tml_conv_params *p, int32_t *hp,
                                                      int32_t *wp)
@@ -143,7 +169,7 @@ static inline uint64_t tml_conv_tiled_scratch_floats(const tml_conv_params *p, i
     f *= w;
     if (f > ((uint64_t)1 << 32))
         return 0;
-    f += (uint64_t)(TML_CONV_TILED_NR - 1) * (uint64_t)p->stride[2] + 1;
+    f += (uint64_t)(TML_CONV_TILED_NR_MAX - 1) * (uint64_t)p->stride[2] + 1;
     if (f * 4 > UINT32_MAX)
         return 0;
     if (hp)
