@@ -198,6 +198,21 @@ enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
     if (len == 0)
         return send_err(c, MHD_HTTP_BAD_REQUEST,
                         "infer: device '%s': empty body (send the input tensor's bytes)", ep);
+    /* an unknown or offline device is answered at once, without waiting for a timeout */
+    {
+        tml_device d;
+        tml_status st = tml_store_device_get(svc->store, ep, &d);
+        bool online;
+        if (st == TML_ERR_NOT_FOUND)
+            return send_err(c, MHD_HTTP_NOT_FOUND, "infer: device '%s': unknown", ep);
+        if (st != TML_OK)
+            return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "infer: %s",
+                            tml_store_error(svc->store));
+        online = d.online;
+        tml_device_clear(&d);
+        if (!online)
+            return send_err(c, MHD_HTTP_CONFLICT, "infer: device '%s' is offline", ep);
+    }
     copy = malloc(len);
     if (!copy)
         return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "infer: out of memory");

@@ -90,7 +90,7 @@ case "$out" in *"not a valid endpoint"*400) ;; *) fail "infer bad device name: $
 out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST "$URL/api/infer?device=ghost")
 case "$out" in *"empty body"*400) ;; *) fail "infer empty body: $out";; esac
 out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary x "$URL/api/infer?device=ghost")
-case "$out" in *"device 'ghost': not connected"*404) ;; *) fail "infer unknown device: $out";; esac
+case "$out" in *"device 'ghost': unknown"*404) ;; *) fail "infer unknown device: $out";; esac
 ok "/api/infer: 401 without token, 400 bad requests, 404 unknown device"
 
 # ---- a device and a model ----
@@ -110,7 +110,8 @@ elif "$TMLAAS" device --help 2>&1 | grep -q "usage: tmlaas device"; then
     "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-m4 --target cortex-m4 \
         --ram 65536 --flash 65536 --clock-hz 168000000 --accelerators dsp,fpu \
         --port 0 --data-dir "$W/dev2" --lifetime 30 --server-key "$KEY" >"$W/dev2.log" 2>&1 &
-    PIDS+=($!)
+    M4PID=$!
+    PIDS+=($M4PID)
     online() { curl -s "$URL/api/devices/$1" | grep -q '"state":"online"'; }
     if wait_for 15 online web-dev1 && wait_for 10 online web-m4; then
         DEVICE=web-dev1
@@ -172,6 +173,16 @@ if [ "$DEVICE" != - ]; then
     case "$out" in *"no answer within"*504) ;; *) fail "infer to a dead device: $out";; esac
     curl -s "$URL/api/health" | grep -q '"status":"ok"' || fail "service unhealthy after a lost inference"
     ok "/api/infer to a dead device: 504 after the bounded wait, service still answers"
+fi
+
+# a device that de-registered: 409 at once
+if [ "$DEVICE" != - ]; then
+    kill -TERM $M4PID; wait $M4PID 2>/dev/null
+    offline() { curl -s "$URL/api/devices/web-m4" | grep -q '"state":"offline"'; }
+    wait_for 10 offline || fail "web-m4 still online after SIGTERM"
+    out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary @"$W/in.bin" "$URL/api/infer?device=web-m4")
+    case "$out" in *"device 'web-m4' is offline"*409) ;; *) fail "infer to an offline device: $out";; esac
+    ok "/api/infer to a de-registered device: 409 at once"
 fi
 
 # the service still shuts down cleanly (under ASan this also means: no leak, no error)
