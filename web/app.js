@@ -183,7 +183,7 @@ const STEP = { pending: 10, building: 35, delivering: 70, installed: 100, failed
 
 function renderDeployments() {
   const list = snap.deployments.slice().sort((a, b) => b.id - a.id);
-  const rows = list.map(d => el("tr", { "data-id": d.id },
+  const rows = list.map(d => el("tr", { "data-id": d.id, class: "dep-" + d.state },
     el("td", { class: "num" }, d.id),
     el("th", { scope: "row" }, d.device),
     el("td", {}, d.model + " v" + d.version),
