@@ -419,6 +419,37 @@ function inputTensor() {
   return x;
 }
 
+/* the input tensor of the model a device runs, from its build's report: {dtype, shape} or null */
+function inputSpec(ep) {
+  const dev = snap.devices.find(d => d.endpoint === ep);
+  let b = null;
+  if (dev && dev.model)
+    b = snap.builds.find(x => x.artifact_sha256 === dev.model.sha256);
+  if (!b) {
+    const dep = snap.deployments.filter(d => d.device === ep && d.state === "installed" && d.build)
+                                .sort((x, y) => y.id - x.id)[0];
+    if (dep) b = snap.builds.find(x => x.id === dep.build);
+  }
+  const t = b && b.report && b.report.inputs && b.report.inputs[0];
+  return t ? { dtype: t.dtype, shape: t.shape || [] } : null;
+}
+
+/* the 784 pixels (0..1) in the model's input type; int8 assumes the usual image quantization
+ * of 0..1 inputs (scale 1/255, zero point -128) */
+function encodeInput(x, spec) {
+  const dtype = spec ? spec.dtype : "float32";
+  if (spec) {
+    const n = spec.shape.reduce((a, v) => a * v, 1);
+    if (n !== 784)
+      throw new Error("the model takes an input of shape [" + spec.shape.join(", ") +
+                      "]; Try it sends 28x28 images");
+  }
+  if (dtype === "float32") return x.buffer;
+  if (dtype === "uint8") return Uint8Array.from(x, v => Math.round(v * 255)).buffer;
+  if (dtype === "int8") return Int8Array.from(x, v => Math.round(v * 255) - 128).buffer;
+  throw new Error("the model's input type " + dtype + " is not one Try it can send");
+}
+
 async function classify(ev) {
   ev.preventDefault();
   const out = document.getElementById("result");
@@ -433,7 +464,7 @@ async function classify(ev) {
   try {
     const t0 = performance.now();
     const r = await fetch("api/infer?device=" + encodeURIComponent(dev), {
-      method: "POST", body: inputTensor().buffer,
+      method: "POST", body: encodeInput(inputTensor(), inputSpec(dev)),
       headers: { "Content-Type": "application/octet-stream", "Authorization": "Bearer " + token } });
     const ms = performance.now() - t0;
     const j = await r.json();

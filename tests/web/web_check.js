@@ -156,6 +156,22 @@ function fail(msg) { throw new Error(msg); }
     }
     await page.screenshot({ path: path.join(shots, "try.png"), fullPage: true });
 
+    /* the input encodings Try it knows, and its refusal of other shapes */
+    const enc = await page.evaluate(() => {
+      const x = new Float32Array(784).fill(1);
+      const r = {};
+      r.f32 = new Float32Array(encodeInput(x, { dtype: "float32", shape: [1, 1, 28, 28] }))[5];
+      r.u8 = new Uint8Array(encodeInput(x, { dtype: "uint8", shape: [1, 784] }))[5];
+      r.s8 = new Int8Array(encodeInput(x, { dtype: "int8", shape: [784] }))[5];
+      r.len = encodeInput(x, null).byteLength;
+      try { encodeInput(x, { dtype: "float32", shape: [1, 3, 32, 32] }); r.shape = "accepted"; }
+      catch (e) { r.shape = e.message; }
+      return r;
+    });
+    if (enc.f32 !== 1 || enc.u8 !== 255 || enc.s8 !== 127 || enc.len !== 3136 || !/shape \[1, 3, 32, 32\]/.test(enc.shape))
+      fail("input encodings: " + JSON.stringify(enc));
+    ok("input encodings: float32, uint8, int8 (zero point -128); other shapes refused");
+
     /* keyboard: the views are reachable by Tab + Enter */
     await page.goto(url + "/#devices");
     let tabs = 0;
