@@ -6,7 +6,8 @@
 # curl (content types, 404, no token -> 401, bad requests for /api/infer); then runs
 # web_check.js in headless Chromium (playwright-core from npm, the system /usr/bin/chromium):
 # every view against the service's data, drawing on the canvas, a Fashion-MNIST test image
-# classified by the device as class 9. Screenshots of each view go to docs/screenshots/.
+# classified by the device as class 9. Screenshots of each view go to $TML_BUILD/screenshots/
+# (TML_WEB_SHOTS=DIR elsewhere, e.g. docs/screenshots to refresh the committed ones).
 # Skips (exit 0 with a message) when node, npm, chromium or curl is missing, or when npm cannot
 # install playwright-core; skips only the device part when no device answers (or with
 # TML_WEB_NO_DEVICE=1, to check the page without one). Screenshots go to $TML_WEB_SHOTS if set.
@@ -158,7 +159,8 @@ if [ "$DEVICE" != - ]; then
 fi
 
 # ---- the page in a browser ----
-SHOTS=${TML_WEB_SHOTS:-$SRC/docs/screenshots}
+# screenshots go to the build tree; TML_WEB_SHOTS=docs/screenshots refreshes the committed ones
+SHOTS=${TML_WEB_SHOTS:-${TML_BUILD:-$W}/screenshots}
 mkdir -p "$SHOTS"
 node "$HERE/web_check.js" "$URL" "$TOKEN" "$SHOTS" "$DEVICE" 9 2>&1 | tee "$W/browser.log"
 grep -q "^[0-9]* passed, 0 failed" "$W/browser.log" || fail "browser checks (see above)"
