@@ -162,10 +162,12 @@ static void bench_gemm(const char *name, int m, int k, int n, int iters)
     bw = rand_buf((size_t)n * k); /* (n, k): a fully connected layer's weight */
     c = rand_buf((size_t)n);
     bp = calloc((size_t)pf, sizeof(float));
-    for (j = 0; j < n; j++)
+    for (j = 0; j < n; j++) { /* panels of NR columns, the last one narrower */
+        const int j0 = j / TML_GEMM_PACKED_NR * TML_GEMM_PACKED_NR;
+        const int pw = n - j0 < TML_GEMM_PACKED_NR ? n - j0 : TML_GEMM_PACKED_NR;
         for (kk = 0; kk < k; kk++)
-            bp[((size_t)(j / TML_GEMM_PACKED_NR) * k + kk) * TML_GEMM_PACKED_NR +
-               j % TML_GEMM_PACKED_NR] = bw[(size_t)j * k + kk];
+            bp[(size_t)j0 * k + (size_t)kk * pw + (j - j0)] = bw[(size_t)j * k + kk];
+    }
     y0 = calloc((size_t)m * n, sizeof(float));
     y1 = calloc((size_t)m * n, sizeof(float));
     in0[0] = in1[0] = a;

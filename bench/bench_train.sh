@@ -5,8 +5,9 @@
 #   2. throughput on one core: bench_train (C) and bench_train_torch.py (PyTorch, one thread)
 #      train the same architecture with the same batch size and optimizer for BATCHES batches,
 #      alternating C / PyTorch REPS times so both see the same machine load; the ratio is of
-#      the medians.
-# usage: bench/bench_train.sh [BUILD_DIR (build)] [EPOCHS (6)] [BATCHES (300)] [REPS (3)]
+#      the medians. images/s are by process CPU time (the machine is shared; wall-clock
+#      figures are in the raw lines bench_train and bench_train_torch.py print).
+# usage: bench/bench_train.sh [BUILD_DIR (build)] [EPOCHS (6; 0 skips training)] [BATCHES (300)] [REPS (3)]
 # Writes bench/results/train.txt. Build with RelWithDebInfo (-O2) first.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +27,8 @@ for arch in lenet mlp dscnn; do
     pm=$(printf '%s\n' "${p[@]}" | sort -n | sed -n "$(( (REPS + 1) / 2 ))p")
     echo "throughput $arch batch 64: C ${c[*]} img/s, PyTorch ${p[*]} img/s; medians C $cm PyTorch $pm; C/PyTorch $(awk -v a="$cm" -v b="$pm" 'BEGIN{printf "%.2f", a/b}')"
 done
+[ "$EPOCHS" -gt 0 ] || exit 0
 "$B/tmlaas" init --arch lenet -o "$T/lenet.onnx" >/dev/null
 /usr/bin/time -f "wall %e s" "$B/tmlaas" train "$T/lenet.onnx" --epochs "$EPOCHS" --lr 0.002 \
     --schedule cosine --seed 1 -o "$T/lenet_trained.onnx" 2>&1
-} | tee "$OUT"
+} 2>&1 | tee "$OUT"

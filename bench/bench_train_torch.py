@@ -4,7 +4,8 @@
 Trains the same architectures as src/train/arch.c (lenet, mlp, dscnn) on Fashion-MNIST with
 the same batch size and optimizer (Adam, lr 1e-3) for a fixed number of batches on ONE thread
 (torch.set_num_threads(1)), after 10 warm-up batches, and prints
-"torch ARCH batch B batches N images/s X" like bench_train.
+"torch ARCH batch B batches N wall_images/s W images/s X" like bench_train (X by process CPU
+time, so a loaded machine does not decide the ratio).
 
 usage: bench_train_torch.py [ARCH] [BATCHES] [BATCH]   (Debian python3-torch, /usr/bin/python3)
 """
@@ -59,10 +60,11 @@ def main():
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
     lossf = nn.CrossEntropyLoss()
     perm = torch.randperm(x.shape[0])
-    t0 = 0.0
+    t0 = c0 = 0.0
     for i in range(batches + 10):
         if i == 10:
             t0 = time.perf_counter()
+            c0 = time.process_time()
         j = (i * batch) % (x.shape[0] - batch)
         idxs = perm[j:j + batch]
         opt.zero_grad()
@@ -70,7 +72,9 @@ def main():
         loss.backward()
         opt.step()
     dt = time.perf_counter() - t0
-    print("torch %s batch %d batches %d images/s %.0f" % (arch, batch, batches, batches * batch / dt))
+    dc = time.process_time() - c0
+    print("torch %s batch %d batches %d wall_images/s %.0f images/s %.0f"
+          % (arch, batch, batches, batches * batch / dt, batches * batch / dc))
 
 
 if __name__ == "__main__":

@@ -141,10 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t rest;
     char host[TML_DEV_HOST_MAX], path[TML_DEV_PATH_MAX];
     uint16_t port;
+    int secure;
 
     if (size < 3)
         return 0;
-    tml_device_uri_parse((const char *)data, size, host, &port, path);
+    tml_device_uri_parse((const char *)data, size, host, &port, path, &secure);
     memset(&c, 0, sizeof c);
     memset(&p, 0, sizeof p);
     c.endpoint = "fuzz";
@@ -165,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.state_load = f_load;
     p.now_us = f_now;
     p.verify_signature = (data[0] & 0x80) ? f_verify : NULL;
+    p.dtls = data[0] & 0x40;
     state_len = 0;
     if (tml_device_init(&dev, &c, &p) != TML_OK)
         return 0;

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(url, data, size);
     url[size] = 0;
     f = tml_web_find(url);
-    if (f && strcmp(f->path, url) != 0 && !(strcmp(url, "/") == 0 && strcmp(f->path, "/index.html") == 0))
+    if (f && strcmp(f->path, url) != 0 &&
+        !(strcmp(url, "/") == 0 && strcmp(f->path, "/index.html") == 0))
         abort();
     free(url);
     return 0;

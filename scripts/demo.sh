@@ -14,11 +14,11 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT INT TERM
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "1/5 squeeze a Fashion-MNIST CNN (PyTorch -> ONNX fixture) for the host"
+step "1/6 squeeze a Fashion-MNIST CNN (PyTorch -> ONNX fixture) for the host"
 "$T" compile tests/fixtures/fmnist_cnn.onnx -o "$OUT/cnn" --harness
 echo "kernels shipped: $(ls "$OUT/cnn/tml/"*.c | xargs -n1 basename | tr '\n' ' ')"
 
-step "2/5 build the generated C and run it beside the interpreter"
+step "2/6 build the generated C and run it beside the interpreter"
 cc -std=c99 -O2 -Wall -Wextra -Werror -I"$OUT/cnn" -o "$OUT/cnn/prog" "$OUT"/cnn/*.c "$OUT"/cnn/tml/*.c -lm
 # the .npy payload is the last 784 floats of the file
 tail -c $((784 * 4)) tests/fixtures/fmnist_sample0.npy >"$OUT/in0.bin"
@@ -32,18 +32,26 @@ else
     exit 1
 fi
 
-step "3/5 classify 16 Fashion-MNIST test images"
+step "3/6 classify 16 Fashion-MNIST test images"
 "$T" run tests/fixtures/fmnist_cnn.onnx --input tests/fixtures/fmnist_samples.npy | grep -E "predicted|argmax" || true
 echo "true labels:    $(od -An -v -td8 -j 128 tests/fixtures/fmnist_labels.npy | tr -s ' \n' ' ')"
 
-step "4/5 TensorFlow Lite Micro example models from the corpus"
+step "4/6 TensorFlow Lite Micro example models from the corpus"
 for m in magic_wand/magic_wand.tflite hello_world/hello_world_float.tflite; do
     if [ -f "$CORPUS/tflite/$m" ]; then
         "$T" compile "$CORPUS/tflite/$m" -o "$OUT/$(basename "$m" .tflite)" || true
     fi
 done
 
-step "5/5 ONNX backend conformance (interpreter + generated C)"
+step "5/6 the same CNN as Cortex-M4 firmware, booted under QEMU (measured footprint and cost)"
+if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
+    "$T" compile tests/fixtures/fmnist_cnn.onnx --target cortex-m4 --image -o "$OUT/cnn-m4" | sed -n '/target /,$p'
+    "$T" run tests/fixtures/fmnist_cnn.onnx --target cortex-m4 --input tests/fixtures/fmnist_sample0.npy | grep -E "argmax|output" || true
+else
+    echo "arm-none-eabi-gcc or qemu-system-arm missing; skipped"
+fi
+
+step "6/6 ONNX backend conformance (interpreter + generated C)"
 if [ -d "$CORPUS/onnx-node" ]; then
     "$T" conformance "$CORPUS/onnx-node" "$CORPUS/onnx-extra" -j "$(nproc)" >"$OUT/conformance.txt" || true
     grep -c '^PASS' "$OUT/conformance.txt" >/dev/null || true

@@ -108,7 +108,7 @@ for bin in "${fuzzers[@]}"; do
     # passed a parser) a third of it
     secs=$SECONDS_EACH
     case $name in
-        *onnx* | *npy* | *pb* | *tflite* | *package* | *linkformat* | *lwm2m* | *coap*) ;;
+        *onnx* | *npy* | *pb* | *tflite* | *package* | *linkformat* | *lwm2m* | *coap* | *device* | *web* | *idx*) ;;
         *) secs=$(( (SECONDS_EACH + 2) / 3 )) ;;
     esac
     echo "== $name: ${secs}s, $n_seeds seed files"

@@ -71,11 +71,16 @@ function fill(tableId, rows) {
   t.hidden = rows.length === 0;
 }
 
-/* the model version a device runs: its reported sha256 looked up among the uploads */
+/* the model version a device runs: its reported sha256 looked up among the uploads, or among
+ * the builds' packages (a device that reports what it installed names the package) */
 function modelOf(dev) {
   if (!dev.model) return null;
-  const m = snap.models.find(x => x.sha256 === dev.model.sha256);
-  return { name: dev.model.name, version: m ? m.version : null };
+  let m = snap.models.find(x => x.sha256 === dev.model.sha256);
+  if (!m) {
+    const b = snap.builds.find(x => x.artifact_sha256 === dev.model.sha256);
+    if (b) m = snap.models.find(x => x.sha256 === b.model_sha256);
+  }
+  return m ? { name: m.name, version: m.version } : { name: dev.model.name, version: null };
 }
 
 function lastDeployment(ep) {
@@ -178,7 +183,7 @@ const STEP = { pending: 10, building: 35, delivering: 70, installed: 100, failed
 
 function renderDeployments() {
   const list = snap.deployments.slice().sort((a, b) => b.id - a.id);
-  const rows = list.map(d => el("tr", { "data-id": d.id },
+  const rows = list.map(d => el("tr", { "data-id": d.id, class: "dep-" + d.state },
     el("td", { class: "num" }, d.id),
     el("th", { scope: "row" }, d.device),
     el("td", {}, d.model + " v" + d.version),
@@ -414,6 +419,37 @@ function inputTensor() {
   return x;
 }
 
+/* the input tensor of the model a device runs, from its build's report: {dtype, shape} or null */
+function inputSpec(ep) {
+  const dev = snap.devices.find(d => d.endpoint === ep);
+  let b = null;
+  if (dev && dev.model)
+    b = snap.builds.find(x => x.artifact_sha256 === dev.model.sha256);
+  if (!b) {
+    const dep = snap.deployments.filter(d => d.device === ep && d.state === "installed" && d.build)
+                                .sort((x, y) => y.id - x.id)[0];
+    if (dep) b = snap.builds.find(x => x.id === dep.build);
+  }
+  const t = b && b.report && b.report.inputs && b.report.inputs[0];
+  return t ? { dtype: t.dtype, shape: t.shape || [] } : null;
+}
+
+/* the 784 pixels (0..1) in the model's input type; int8 assumes the usual image quantization
+ * of 0..1 inputs (scale 1/255, zero point -128) */
+function encodeInput(x, spec) {
+  const dtype = spec ? spec.dtype : "float32";
+  if (spec) {
+    const n = spec.shape.reduce((a, v) => a * v, 1);
+    if (n !== 784)
+      throw new Error("the model takes an input of shape [" + spec.shape.join(", ") +
+                      "]; Try it sends 28x28 images");
+  }
+  if (dtype === "float32") return x.buffer;
+  if (dtype === "uint8") return Uint8Array.from(x, v => Math.round(v * 255)).buffer;
+  if (dtype === "int8") return Int8Array.from(x, v => Math.round(v * 255) - 128).buffer;
+  throw new Error("the model's input type " + dtype + " is not one Try it can send");
+}
+
 async function classify(ev) {
   ev.preventDefault();
   const out = document.getElementById("result");
@@ -428,7 +464,7 @@ async function classify(ev) {
   try {
     const t0 = performance.now();
     const r = await fetch("api/infer?device=" + encodeURIComponent(dev), {
-      method: "POST", body: inputTensor().buffer,
+      method: "POST", body: encodeInput(inputTensor(), inputSpec(dev)),
       headers: { "Content-Type": "application/octet-stream", "Authorization": "Bearer " + token } });
     const ms = performance.now() - t0;
     const j = await r.json();
@@ -472,7 +508,9 @@ function main() {
   document.getElementById("try-form").addEventListener("submit", classify);
   document.getElementById("try-token").value = localStorage.getItem("tmlaas.token") || "";
   refresh();
-  setInterval(refresh, POLL_MS);
+  /* poll while the page is visible; at once when it becomes visible again */
+  setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 }
 
 main();

@@ -105,6 +105,7 @@ typedef struct {
     int method;                /* TML_COAP_GET ... */
     const char *host;          /* NULL: the server; else a host name or address literal */
     uint16_t port;             /* with host */
+    int secure;                /* with host: coaps (DTLS) rather than coap */
     const char *path;          /* "rd", "rd/abc", "a/<sha>": segments joined by '/', no leading '/' */
     const char *query;         /* "ep=x&lt=60" (one Uri-Query option per '&' part) or NULL */
     int content_format;        /* TML_DEV_CF_* or TML_DEV_CF_NONE */
@@ -150,6 +151,9 @@ typedef struct {
      * has no key: packages are then checked by hash only and no signature is fetched. */
     tml_status (*verify_signature)(void *ctx, const uint8_t *msg, size_t len,
                                    const uint8_t sig[TML_DEV_SIG_BYTES]);
+    /* Non-zero when `request` can fetch coaps:// URIs (the port has DTLS credentials);
+     * otherwise a coaps:// Package URI gets Update Result 9. */
+    int dtls;
 } tml_device_port;
 
 /* What the device is (the node object) and the memory the agent may use. */
@@ -208,6 +212,7 @@ typedef struct {
     char pkg_uri[TML_DEV_URI_MAX];
     char dl_host[TML_DEV_HOST_MAX];
     uint16_t dl_port;
+    int dl_secure;
     char dl_path[TML_DEV_PATH_MAX];
     uint8_t dl_sha[TML_SHA256_BYTES]; /* expected SHA-256 (from the URI) */
     int dl_has_sha;
@@ -241,11 +246,11 @@ tml_status tml_device_deregister(tml_device *d);
  * codes with a text/plain message in out. */
 void tml_device_handle(tml_device *d, const tml_device_in *in, tml_device_out *out);
 
-/* Parses a Package URI "coap://host[:port]/path" into host, port and path (no leading '/').
- * Returns TML_FW_RESULT_INITIAL when valid, TML_FW_RESULT_BAD_PROTOCOL for another scheme,
- * TML_FW_RESULT_INVALID_URI otherwise. */
+/* Parses a Package URI "coap[s]://host[:port]/path" into host, port (default 5683, coaps
+ * 5684), path (no leading '/') and *secure (1 for coaps). Returns TML_FW_RESULT_INITIAL when
+ * valid, TML_FW_RESULT_BAD_PROTOCOL for another scheme, TML_FW_RESULT_INVALID_URI otherwise. */
 tml_fw_result tml_device_uri_parse(const char *uri, size_t len, char host[TML_DEV_HOST_MAX],
-                                   uint16_t *port, char path[TML_DEV_PATH_MAX]);
+                                   uint16_t *port, char path[TML_DEV_PATH_MAX], int *secure);
 
 /* The registration payload (CoRE link format) the agent sends. */
 const char *tml_device_links(void);

@@ -115,7 +115,11 @@ const float *tml_trainer_logits(const tml_trainer *t, int *n_classes);
  * tml_param.g (overwriting) and the input gradient. loss and correct may be NULL. */
 tml_status tml_trainer_step_grad(tml_trainer *t, const float *x, const uint8_t *y, int n,
                                  double *loss, int *correct);
-/* Gradient of the last step_grad's loss with respect to the input x (n, sample size). */
+/* Also compute the gradient with respect to the input (off by default: training does not need
+ * it and for a first Conv it costs as much as the layer's forward pass). */
+void tml_trainer_want_input_grad(tml_trainer *t, bool on);
+/* Gradient of the last step_grad's loss with respect to the input x (n, sample size), or NULL
+ * unless asked for with tml_trainer_want_input_grad. */
 const float *tml_trainer_input_grad(const tml_trainer *t);
 tml_param *tml_trainer_params(tml_trainer *t, int *n);
 int64_t tml_trainer_sample_size(const tml_trainer *t);

@@ -31,6 +31,12 @@ struct tml_host_port {
     coap_session_t *server, *dl;
     char dl_host[TML_DEV_HOST_MAX];
     uint16_t dl_port;
+    int dl_secure;
+    /* DTLS pre-shared key (identity = endpoint), for coaps:// server and package URIs */
+    int has_psk;
+    char psk_id[128];
+    uint8_t psk[64];
+    size_t psk_len;
     char dir[512];
     uint8_t pk[32];
     int has_pk;
@@ -278,11 +284,30 @@ static void on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_r
     p->failed = 1;
 }
 
-static coap_session_t *dl_session(tml_host_port *p, const char *host, uint16_t port)
+/* A client session to a, over DTLS with the PSK when secure. */
+static coap_session_t *open_session(tml_host_port *p, coap_context_t *ctx, const coap_address_t *a,
+                                    const char *host, int secure)
+{
+    coap_dtls_cpsk_t c;
+    if (!secure)
+        return coap_new_client_session(ctx, NULL, a, COAP_PROTO_UDP);
+    if (!p->has_psk)
+        return NULL;
+    memset(&c, 0, sizeof c);
+    c.version = COAP_DTLS_CPSK_SETUP_VERSION;
+    c.client_sni = (char *)host;
+    c.psk_info.identity.s = (const uint8_t *)p->psk_id;
+    c.psk_info.identity.length = strlen(p->psk_id);
+    c.psk_info.key.s = p->psk;
+    c.psk_info.key.length = p->psk_len;
+    return coap_new_client_session_psk2(ctx, NULL, a, COAP_PROTO_DTLS, &c);
+}
+
+static coap_session_t *dl_session(tml_host_port *p, const char *host, uint16_t port, int secure)
 {
     coap_address_t a;
     coap_fixed_point_t ack = {1, 0};
-    if (p->dl && strcmp(p->dl_host, host) == 0 && p->dl_port == port)
+    if (p->dl && strcmp(p->dl_host, host) == 0 && p->dl_port == port && p->dl_secure == secure)
         return p->dl;
     if (p->dl) {
         coap_session_release(p->dl);
@@ -290,9 +315,10 @@ static coap_session_t *dl_session(tml_host_port *p, const char *host, uint16_t p
     }
     if (resolve(host, port, &a) != 0)
         return NULL;
-    p->dl = coap_new_client_session(p->dl_ctx, NULL, &a, COAP_PROTO_UDP);
+    p->dl = open_session(p, p->dl_ctx, &a, host, secure);
     if (!p->dl)
         return NULL;
+    p->dl_secure = secure;
     coap_session_set_app_data(p->dl, p);
     coap_session_set_ack_timeout(p->dl, ack);
     coap_session_set_max_retransmit(p->dl, 1);
@@ -304,7 +330,7 @@ static coap_session_t *dl_session(tml_host_port *p, const char *host, uint16_t p
 static tml_status hp_request(void *ctx, const tml_device_request *rq, tml_device_response *rs)
 {
     tml_host_port *p = ctx;
-    coap_session_t *s = rq->host ? dl_session(p, rq->host, rq->port) : p->server;
+    coap_session_t *s = rq->host ? dl_session(p, rq->host, rq->port, rq->secure) : p->server;
     coap_pdu_t *pdu;
     coap_optlist_t *opts = NULL;
     uint8_t buf[8];
@@ -475,9 +501,29 @@ tml_status tml_host_port_open(const tml_host_port_config *cfg, tml_host_port **o
         }
         p->has_pk = 1;
     }
+    if (cfg->psk_hex) {
+        size_t n = strlen(cfg->psk_hex);
+        if (n == 0 || n > 128 || n % 2 ||
+            sodium_hex2bin(p->psk, sizeof p->psk, cfg->psk_hex, n, NULL, &p->psk_len, NULL) != 0 ||
+            !cfg->psk_identity || strlen(cfg->psk_identity) >= sizeof p->psk_id) {
+            snprintf(err, errsz, "psk: expected 2 to 128 hex digits");
+            free(p);
+            return TML_ERR_ARG;
+        }
+        snprintf(p->psk_id, sizeof p->psk_id, "%s", cfg->psk_identity);
+        p->has_psk = 1;
+    }
     if (coap_split_uri((const uint8_t *)cfg->server_uri, strlen(cfg->server_uri), &u) < 0 ||
-        u.scheme != COAP_URI_SCHEME_COAP || u.host.length == 0 || u.host.length >= sizeof host) {
-        snprintf(err, errsz, "server '%s': expected coap://HOST[:PORT]", cfg->server_uri);
+        (u.scheme != COAP_URI_SCHEME_COAP && u.scheme != COAP_URI_SCHEME_COAPS) ||
+        u.host.length == 0 || u.host.length >= sizeof host) {
+        snprintf(err, errsz, "server '%s': expected coap://HOST[:PORT] or coaps://HOST[:PORT]",
+                 cfg->server_uri);
+        free(p);
+        return TML_ERR_ARG;
+    }
+    if (u.scheme == COAP_URI_SCHEME_COAPS && (!p->has_psk || !coap_dtls_is_supported())) {
+        snprintf(err, errsz, "server '%s': coaps needs --psk (and libcoap with DTLS)",
+                 cfg->server_uri);
         free(p);
         return TML_ERR_ARG;
     }
@@ -489,7 +535,7 @@ tml_status tml_host_port_open(const tml_host_port_config *cfg, tml_host_port **o
         return TML_ERR_ARG;
     }
     coap_startup();
-    coap_set_log_level(LOG_WARNING);
+    coap_set_log_level(LOG_ERR); /* the agent logs what failed; libcoap would add a line per ICMP */
     p->ctx = coap_new_context(NULL);
     p->dl_ctx = coap_new_context(NULL);
     if (!p->ctx || !p->dl_ctx) {
@@ -521,7 +567,7 @@ tml_status tml_host_port_open(const tml_host_port_config *cfg, tml_host_port **o
             return TML_ERR_IO;
         }
     }
-    p->server = coap_new_client_session(p->ctx, NULL, &a, COAP_PROTO_UDP);
+    p->server = open_session(p, p->ctx, &a, host, u.scheme == COAP_URI_SCHEME_COAPS);
     if (!p->server) {
         snprintf(err, errsz, "server '%s': cannot open a session", cfg->server_uri);
         tml_host_port_free(p);
@@ -546,6 +592,7 @@ void tml_host_port_functions(tml_host_port *p, tml_device_port *port)
     port->now_us = hp_now_us;
     port->log = hp_log;
     port->verify_signature = p->has_pk ? hp_verify : NULL;
+    port->dtls = p->has_psk && coap_dtls_is_supported();
 }
 
 tml_status tml_host_port_run(tml_host_port *p, tml_device *d, volatile sig_atomic_t *stop)

@@ -24,11 +24,13 @@
 typedef struct tml_host_port tml_host_port;
 
 typedef struct {
-    const char *server_uri;   /* coap://HOST[:PORT] of the LwM2M server */
+    const char *server_uri;   /* coap://HOST[:PORT] or coaps://HOST[:PORT] (DTLS, needs a PSK) */
     uint16_t listen_port;     /* local CoAP endpoint for other peers; 0 = none */
     const char *data_dir;     /* slots and state record; created if missing */
     const char *server_key;   /* Ed25519 public key, 64 hex digits, or NULL: hash checks only */
     uint32_t timeout_ms;      /* wait for one response before the core hears "lost" */
+    const char *psk_identity; /* DTLS pre-shared key identity (the endpoint name) */
+    const char *psk_hex;      /* its key, hex (1-64 bytes); NULL: no DTLS */
 } tml_host_port_config;
 
 /* Opens sockets and the data directory. *out is malloc'd; release with tml_host_port_free.

@@ -7,11 +7,11 @@
  * and adds it times one contiguous row of the panel. The inner loop therefore runs over
  * independent outputs and vectorizes without reassociation, and the panel (k x NR floats) is
  * read as one forward stream. Summation order per output is the reference's (k ascending).
+ * The last panel is as wide as the columns left, so the packed B has exactly B's size.
  *
  * Why: the reference kernel is a dot product per output, a reduction a compiler may not
  * vectorize without -ffast-math; for a fully connected layer (m = 1) that is one dependent
- * add per multiply. Packing costs nothing at run time (weights are constants) and the zero
- * padding of the last panel keeps the inner loop free of tails.
+ * add per multiply. Packing costs nothing at run time (weights are constants) nor flash.
  */
 #include "tml/act.h"
 #include "tml/kernels.h"
@@ -35,20 +35,30 @@ void tml_gemm_f32_packed(const void *params, const void *const *in, void *const 
         const float *ai = a + (size_t)i * K; /* (K) */
         float *yi = y + (size_t)i * N;       /* (N) */
         for (j0 = 0; j0 < N; j0 += NR) {
-            const float *panel = bp + (size_t)(j0 / NR) * K * NR; /* (K, NR) */
+            const int32_t pw = N - j0 < NR ? N - j0 : NR; /* panel width */
+            const float *panel = bp + (size_t)j0 * K;     /* (K, pw) */
             int32_t jb;
             /* RB columns at a time: all NR on SIMD hosts, fewer on scalar FPUs */
-            for (jb = 0; jb < NR && j0 + jb < N; jb += RB) {
-                const int32_t nj = N - j0 - jb < RB ? N - j0 - jb : RB;
+            for (jb = 0; jb < pw; jb += RB) {
+                const int32_t nj = pw - jb < RB ? pw - jb : RB;
                 float acc[RB];
                 for (j = 0; j < RB; j++)
                     acc[j] = 0.0f;
-                for (kk = 0; kk < K; kk++) {
-                    const float av = ai[kk];
-                    const float *row = panel + (size_t)kk * NR + jb; /* (RB) */
-                    TML_FAST_UNROLL
-                    for (j = 0; j < RB; j++)
-                        acc[j] = TML_FAST_FMA(av, row[j], acc[j]);
+                if (pw == NR) {
+                    for (kk = 0; kk < K; kk++) {
+                        const float av = ai[kk];
+                        const float *row = panel + (size_t)kk * NR + jb; /* (RB) */
+                        TML_FAST_UNROLL
+                        for (j = 0; j < RB; j++)
+                            acc[j] = TML_FAST_FMA(av, row[j], acc[j]);
+                    }
+                } else { /* the narrow last panel */
+                    for (kk = 0; kk < K; kk++) {
+                        const float av = ai[kk];
+                        const float *row = panel + (size_t)kk * pw + jb; /* (nj) */
+                        for (j = 0; j < nj; j++)
+                            acc[j] = TML_FAST_FMA(av, row[j], acc[j]);
+                    }
                 }
                 for (j = 0; j < nj; j++) {
                     const int32_t col = j0 + jb + j;

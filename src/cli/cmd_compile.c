@@ -35,7 +35,11 @@ static const char help[] =
     "  --map                print the arena memory map\n"
     "  --strategy NAME      force one memory strategy (greedy-size, greedy-first-use, ...)\n"
     "  --no-fold, --no-fuse disable constant folding / activation and batch-norm fusion\n"
-    "  --reference-kernels  use only the reference kernels (no fast float32 variants)\n"
+    "  --reference-kernels  use only the reference kernels (no fast float32 variants; the\n"
+    "                       default on targets without an FPU, and the fallback when the\n"
+    "                       fast kernels' scratch RAM does not fit)\n"
+    "  --fast-kernels       use the fast float32 variants where they apply (the default on\n"
+    "                       the host and on targets with an FPU)\n"
     "  -q, --quiet          print nothing but errors\n";
 
 static int write_text(const char *dir, const char *name, const char *text)
@@ -54,7 +58,7 @@ static int write_text(const char *dir, const char *name, const char *text)
 int cmd_compile(int argc, char **argv)
 {
     const char *model = NULL, *out = NULL, *target = "host", *ram = NULL, *flash = NULL;
-    bool quiet = false, map = false, image = false;
+    bool quiet = false, map = false, image = false, kernels_chosen = false;
     tml_target tgt;
     tml_compile_options co;
     tml_codegen_options go;
@@ -81,6 +85,10 @@ int cmd_compile(int argc, char **argv)
             co.plan.strategy = argv[++i];
         } else if (!strcmp(a, "--reference-kernels")) {
             co.plan.reference_kernels = true;
+            kernels_chosen = true;
+        } else if (!strcmp(a, "--fast-kernels")) {
+            co.plan.reference_kernels = false;
+            kernels_chosen = true;
         } else if (!strcmp(a, "--ram") && i + 1 < argc) {
             ram = argv[++i];
         } else if (!strcmp(a, "--flash") && i + 1 < argc) {
@@ -114,10 +122,11 @@ int cmd_compile(int argc, char **argv)
         fprintf(stderr, "tmlaas compile: %s\n", err);
         return 2;
     }
-    /* The fast float32 kernels are tuned for hosts with wide vector units; on a
-     * microcontroller they would cost scratch RAM and padded weights in flash. */
-    if (strcmp(tgt.arch, "host") != 0)
-        co.plan.reference_kernels = true;
+    /* Kernel choice on a microcontroller (bench/results/targets.md): with an FPU the fast
+     * float32 kernels run 3.5-4.8x fewer instructions for ~1-3 KiB more arena and ~2 KiB more
+     * code; without one they gain under 20%, so the reference kernels (least RAM) win. */
+    if (!kernels_chosen && strcmp(tgt.arch, "host") != 0)
+        co.plan.reference_kernels = tgt.fpu[0] == 0 || strcmp(tgt.fpu, "none") == 0;
 
     st = tml_model_compile(model, &co, &m, err, sizeof err);
     if (st != TML_OK) {
@@ -125,9 +134,19 @@ int cmd_compile(int argc, char **argv)
         return 1;
     }
     if (tml_target_check_fit(&tgt, m->plan, err, sizeof err) != TML_OK) {
+        /* the fast kernels' scratch may be what does not fit: try the reference ones */
+        if (!kernels_chosen && !co.plan.reference_kernels) {
+            tml_model_free(m);
+            m = NULL;
+            co.plan.reference_kernels = true;
+            if (tml_model_compile(model, &co, &m, err, sizeof err) == TML_OK &&
+                tml_target_check_fit(&tgt, m->plan, err, sizeof err) == TML_OK)
+                goto fits;
+        }
         fprintf(stderr, "tmlaas compile: %s: %s\n", model, err);
         goto done;
     }
+fits:
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "tmlaas compile: cannot create '%s': %s\n", out, strerror(errno));
         goto done;

@@ -14,6 +14,7 @@
 #include "../../platform/host/host_port.h"
 #include "cli.h"
 #include "tml/device.h"
+#include "tml/target.h"
 
 static const char help[] =
     "usage: tmlaas device --server coap://HOST:PORT --endpoint NAME --target T [options]\n"
@@ -25,18 +26,22 @@ static const char help[] =
     "options:\n"
     "  --server URI        coap://HOST[:PORT] of the service (required)\n"
     "  --endpoint NAME     LwM2M endpoint name (required)\n"
-    "  --target T          target profile reported to the service (required; e.g. host)\n"
+    "  --target T          target profile (targets/T.target): reported to the service, and\n"
+    "                      the source of the defaults of --core, --clock-hz, --ram, --flash\n"
+    "                      and --accelerators (required; e.g. host, cortex-m4)\n"
     "  --port P            also listen on UDP port P for other peers (default 5685; 0 = no)\n"
     "  --data-dir DIR      slots and state (default ./tmlaas-device-NAME)\n"
     "  --lifetime S        registration lifetime, seconds (default 60)\n"
     "  --server-key HEX    the service's Ed25519 public key (GET /api/signing-key): packages\n"
     "                      must then carry a valid signature at URI.sig\n"
-    "  --core C            CPU core (default: the target)\n"
-    "  --clock-hz N        core clock (default 1000000000)\n"
-    "  --ram BYTES         arena budget for a model (default 4194304)\n"
-    "  --flash BYTES       package budget (default 8388608)\n"
-    "  --accelerators A    comma-separated, default none\n"
-    "  --timeout-ms N      wait for one CoAP response (default 3000)\n";
+    "  --core C            CPU core (default: the profile's cpu)\n"
+    "  --clock-hz N        core clock (default: the profile's, else 1000000000)\n"
+    "  --ram BYTES         arena budget for a model (default: the profile's, else 4 MiB)\n"
+    "  --flash BYTES       package budget (default: the profile's, else 8 MiB)\n"
+    "  --accelerators A    comma-separated (default: fpu/dsp from the profile)\n"
+    "  --timeout-ms N      wait for one CoAP response (default 3000)\n"
+    "  --psk HEX           DTLS pre-shared key (identity: the endpoint name), for a\n"
+    "                      coaps:// server and coaps:// package URIs\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -65,9 +70,11 @@ int cmd_device(int argc, char **argv)
     tml_device *dev = NULL;
     char err[512], dir[300];
     uint32_t listen = 5685, timeout = 3000, lifetime = 60;
-    uint32_t clock_hz = 1000000000u, ram = 4u << 20, flash = 8u << 20;
+    uint32_t clock_hz = 0, ram = 0, flash = 0, alloc_ram, alloc_flash;
+    char accel_buf[16] = "";
+    tml_target prof;
     const char *server = NULL, *endpoint = NULL, *target = NULL, *data_dir = NULL, *key = NULL;
-    const char *core = NULL, *accel = "";
+    const char *core = NULL, *accel = NULL, *psk = NULL;
     struct sigaction sa;
     tml_status st;
     int i, rc = 1;
@@ -91,6 +98,7 @@ int cmd_device(int argc, char **argv)
         else if (strcmp(a, "--server-key") == 0) key = v;
         else if (strcmp(a, "--core") == 0) core = v;
         else if (strcmp(a, "--accelerators") == 0) accel = v;
+        else if (strcmp(a, "--psk") == 0) psk = v;
         else if (strcmp(a, "--port") == 0) num = &listen;
         else if (strcmp(a, "--lifetime") == 0) num = &lifetime;
         else if (strcmp(a, "--clock-hz") == 0) num = &clock_hz;
@@ -107,8 +115,40 @@ int cmd_device(int argc, char **argv)
         return cli_usage_error("device", "option '--port': '%u' is not a port", (unsigned)listen);
     if (lifetime < 2)
         return cli_usage_error("device", "option '--lifetime': at least 2 seconds");
+    if (tml_target_load(target, &prof, err, sizeof err) == TML_OK) {
+        if (!core)
+            core = prof.cpu;
+        if (!clock_hz)
+            clock_hz = prof.clock_hz > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)prof.clock_hz;
+        if (!ram)
+            ram = prof.ram_bytes > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)prof.ram_bytes;
+        if (!flash)
+            flash = prof.flash_bytes > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)prof.flash_bytes;
+        if (!accel) {
+            int fpu = prof.fpu[0] && strcmp(prof.fpu, "none") != 0;
+            snprintf(accel_buf, sizeof accel_buf, "%s%s%s", fpu ? "fpu" : "",
+                     fpu && prof.dsp ? "," : "", prof.dsp ? "dsp" : "");
+            accel = accel_buf;
+        }
+    } else {
+        fprintf(stderr, "tmlaas device: warning: %s; reporting default budgets\n", err);
+    }
+    if (!core)
+        core = target;
+    if (!clock_hz)
+        clock_hz = 1000000000u;
+    if (!ram)
+        ram = 4u << 20;
+    if (!flash)
+        flash = 8u << 20;
+    if (!accel)
+        accel = "";
     if (ram < 1024 || flash < 1024)
         return cli_usage_error("device", "--ram and --flash: at least 1024 bytes");
+    /* the budgets are reported and enforced; the host allocates at most 64 MiB per buffer
+     * (the host profile's nominal 1G would be 4 GiB of buffers) */
+    alloc_ram = ram > (64u << 20) ? (64u << 20) : ram;
+    alloc_flash = flash > (64u << 20) ? (64u << 20) : flash;
     if (!data_dir) {
         snprintf(dir, sizeof dir, "tmlaas-device-%s", endpoint);
         data_dir = dir;
@@ -119,6 +159,8 @@ int cmd_device(int argc, char **argv)
     pc.data_dir = data_dir;
     pc.server_key = key;
     pc.timeout_ms = timeout;
+    pc.psk_identity = endpoint;
+    pc.psk_hex = psk;
     st = tml_host_port_open(&pc, &hp, err, sizeof err);
     if (st != TML_OK) {
         fprintf(stderr, "tmlaas device: %s\n", err);
@@ -127,22 +169,22 @@ int cmd_device(int argc, char **argv)
     dc.endpoint = endpoint;
     dc.lifetime_s = lifetime;
     dc.target = target;
-    dc.core = core ? core : target;
+    dc.core = core;
     dc.clock_hz = clock_hz;
     dc.ram = ram;
     dc.flash = flash;
     dc.accelerators = accel;
     dc.rtos = "host";
-    dc.pkg_cap = flash;
-    dc.arena_cap = ram;
+    dc.pkg_cap = alloc_flash;
+    dc.arena_cap = alloc_ram;
     dev = calloc(1, sizeof *dev);
     for (i = 0; i < 2; i++) {
-        dc.pkg_buf[i] = malloc(flash) /* malloc aligns for any type */;
-        dc.arena[i] = malloc(ram);
+        dc.pkg_buf[i] = malloc(alloc_flash); /* malloc aligns for any type */
+        dc.arena[i] = malloc(alloc_ram);
     }
     if (!dev || !dc.pkg_buf[0] || !dc.pkg_buf[1] || !dc.arena[0] || !dc.arena[1]) {
         fprintf(stderr, "tmlaas device: out of memory for slots of %u and arenas of %u bytes\n",
-                (unsigned)flash, (unsigned)ram);
+                (unsigned)alloc_flash, (unsigned)alloc_ram);
         goto out;
     }
     tml_host_port_functions(hp, &port);

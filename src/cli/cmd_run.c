@@ -180,13 +180,14 @@ int cmd_run(int argc, char **argv)
             co.input_dims[i][d] = inputs[i].dims[d];
     }
     co.n_input_shapes = n_in;
-    if (target) { /* microcontrollers get the reference kernels (see cmd_compile.c) */
+    if (target) { /* the kernel choice of cmd_compile.c, without the refit */
         tml_target t;
         if (tml_target_load(target, &t, err, sizeof err) != TML_OK) {
             fprintf(stderr, "tmlaas run: %s\n", err);
             goto done;
         }
-        co.plan.reference_kernels = strcmp(t.arch, "host") != 0;
+        co.plan.reference_kernels =
+            strcmp(t.arch, "host") != 0 && (t.fpu[0] == 0 || strcmp(t.fpu, "none") == 0);
     }
 
     if (tml_model_compile(model, &co, &m, err, sizeof err) != TML_OK) {

@@ -480,12 +480,15 @@ tml_status tml_device_deregister(tml_device *d)
 /* ---- firmware update: the Package URI ---- */
 
 tml_fw_result tml_device_uri_parse(const char *uri, size_t len, char host[TML_DEV_HOST_MAX],
-                                   uint16_t *port, char path[TML_DEV_PATH_MAX])
+                                   uint16_t *port, char path[TML_DEV_PATH_MAX], int *secure)
 {
     size_t i, h0, h1, p0;
     uint32_t pn = 5683;
+    int sec = 0;
     host[0] = path[0] = '\0';
     *port = 0;
+    if (secure)
+        *secure = 0;
     for (i = 0; i < len; i++)
         if ((unsigned char)uri[i] <= ' ' || (unsigned char)uri[i] > '~')
             return TML_FW_RESULT_INVALID_URI;
@@ -497,9 +500,13 @@ tml_fw_result tml_device_uri_parse(const char *uri, size_t len, char host[TML_DE
     }
     if (i == 0 || i >= len || len - i < 3 || uri[i + 1] != '/' || uri[i + 2] != '/')
         return TML_FW_RESULT_INVALID_URI;
-    if (!(i == 4 && (uri[0] | 32) == 'c' && (uri[1] | 32) == 'o' && (uri[2] | 32) == 'a' &&
-          (uri[3] | 32) == 'p'))
-        return TML_FW_RESULT_BAD_PROTOCOL; /* coaps, coap+tcp, http, ...: not on this port */
+    if (!((i == 4 || (i == 5 && (uri[4] | 32) == 's')) && (uri[0] | 32) == 'c' &&
+          (uri[1] | 32) == 'o' && (uri[2] | 32) == 'a' && (uri[3] | 32) == 'p'))
+        return TML_FW_RESULT_BAD_PROTOCOL; /* coap+tcp, http, ...: not on this port */
+    if (i == 5) {
+        sec = 1;
+        pn = 5684;
+    }
     i += 3;
     if (i < len && uri[i] == '[') { /* IPv6 literal */
         h0 = i + 1;
@@ -543,6 +550,8 @@ tml_fw_result tml_device_uri_parse(const char *uri, size_t len, char host[TML_DE
     memcpy(path, uri + p0, len - p0);
     path[len - p0] = '\0';
     *port = (uint16_t)pn;
+    if (secure)
+        *secure = sec;
     return TML_FW_RESULT_INITIAL;
 }
 
@@ -611,6 +620,7 @@ static tml_status dl_request(tml_device *d, const char *path, int32_t num, uint8
     rq.method = TML_COAP_GET;
     rq.host = d->dl_host;
     rq.port = d->dl_port;
+    rq.secure = d->dl_secure;
     rq.path = path;
     rq.content_format = TML_DEV_CF_NONE;
     rq.block2_num = num;
@@ -1059,7 +1069,10 @@ static void write_uri(tml_device *d, const tml_device_in *in, tml_device_out *o)
         d->fw_result = TML_FW_RESULT_INITIAL;
         return;
     }
-    r = tml_device_uri_parse(d->pkg_uri, in->payload_len, d->dl_host, &d->dl_port, d->dl_path);
+    r = tml_device_uri_parse(d->pkg_uri, in->payload_len, d->dl_host, &d->dl_port, d->dl_path,
+                             &d->dl_secure);
+    if (r == TML_FW_RESULT_INITIAL && d->dl_secure && !d->port.dtls)
+        r = TML_FW_RESULT_BAD_PROTOCOL; /* no DTLS credentials on this port */
     if (r != TML_FW_RESULT_INITIAL) {
         d->fw_state = TML_FW_STATE_IDLE;
         d->fw_result = r;

@@ -2,6 +2,7 @@
  * dispatch.c - calls an op's shape and lowering hooks through tables built from ops.def.
  */
 #include "ops/ops.h"
+#include "ops/quant_route.h"
 
 typedef tml_status (*shape_fn)(tml_graph *g, int node);
 typedef tml_status (*lower_fn)(tml_graph *g, int node, tml_step_desc *step);
@@ -38,6 +39,8 @@ tml_status tml_op_shape(tml_graph *g, int node)
     tml_op op = g->nodes[node].op;
     if ((int)op < 0 || op >= TML_OP_COUNT)
         return tml_node_errorf(g, node, TML_ERR_FORMAT, "invalid op %d", (int)op);
+    if (tml_quant_routes(g, node)) /* int8 nodes of float families: src/ops/quant_route.c */
+        return tml_quant_shape(g, node);
     return shape_table[op](g, node);
 }
 
@@ -47,5 +50,7 @@ tml_status tml_op_lower(tml_graph *g, int node, tml_step_desc *step)
     tml_step_desc_init(step);
     if ((int)op < 0 || op >= TML_OP_COUNT)
         return tml_node_errorf(g, node, TML_ERR_FORMAT, "invalid op %d", (int)op);
+    if (tml_quant_routes(g, node))
+        return tml_quant_lower(g, node, step);
     return lower_table[op](g, node, step);
 }

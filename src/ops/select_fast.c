@@ -7,7 +7,8 @@
  *   CONV_F32   -> CONV_F32_TILED   1-D/2-D convolutions (any group, stride, pad, dilation,
  *                                  bias, act); scratch = the padded copy of X.
  *   GEMM_F32   -> GEMM_F32_PACKED  A not transposed and B constant: B' is packed here into
- *                                  column panels, a new constant tensor '<B>.packed'.
+ *                                  column panels, a new constant tensor '<B>.packed...' of
+ *                                  B's size (k, n).
  *   MATMUL_F32 -> GEMM_F32_PACKED  B constant without broadcast batch dims, A's batch dims
  *                                  equal Y's (they fold into the rows of A).
  *   MAXPOOL_F32 -> MAXPOOL_F32_VALID  1-D/2-D, no Indices, every window inside X (no pads).
@@ -37,35 +38,35 @@ static bool const_f32(const tml_graph *g, int t)
 }
 
 /*
- * Returns a constant tensor holding B' = op(B) (k, n) packed as (panels, k, NR), where
- * element (kk, j) of B' is b[kk * sk + j * sj]. Reuses an earlier packing of the same B.
- * -1 if out of memory or no free name.
+ * Returns a constant tensor holding B' = op(B) (k, n) in panels of NR columns (the last one
+ * narrower; params_fast.h), where element (kk, j) of B' is b[kk * sk + j * sj]. Reuses an
+ * earlier packing of the same B. -1 if out of memory or no free name.
  */
 static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t sj)
 {
     const uint64_t floats = tml_gemm_packed_floats(k, n);
-    const int32_t panels = (int32_t)((n + TML_GEMM_PACKED_NR - 1) / TML_GEMM_PACKED_NR);
     char name[256];
     const float *b;
     float *d;
     int t = -1, attempt;
-    int64_t dims[3];
-    int32_t p, kk, j;
+    int64_t dims[2];
+    int32_t j0, kk, j;
 
     if (floats == 0)
         return -1;
-    dims[0] = panels;
-    dims[1] = k;
-    dims[2] = TML_GEMM_PACKED_NR;
-    d = (float *)tml_graph_alloc(g, (size_t)floats * sizeof(float)); /* zeroed */
+    dims[0] = k;
+    dims[1] = n;
+    d = (float *)tml_graph_alloc(g, (size_t)floats * sizeof(float));
     if (!d)
         return -1;
     b = (const float *)g->tensors[bt].data;
-    for (p = 0; p < panels; p++)
+    for (j0 = 0; j0 < n; j0 += TML_GEMM_PACKED_NR) {
+        const int32_t pw = n - j0 < TML_GEMM_PACKED_NR ? n - j0 : TML_GEMM_PACKED_NR;
         for (kk = 0; kk < k; kk++)
-            for (j = 0; j < TML_GEMM_PACKED_NR && p * TML_GEMM_PACKED_NR + j < n; j++)
-                d[((size_t)p * k + kk) * TML_GEMM_PACKED_NR + j] =
-                    b[(size_t)kk * sk + (size_t)(p * TML_GEMM_PACKED_NR + j) * sj];
+            for (j = 0; j < pw; j++)
+                d[(size_t)j0 * k + (size_t)kk * pw + j] =
+                    b[(size_t)kk * sk + (size_t)(j0 + j) * sj];
+    }
     for (attempt = 0; attempt < 8; attempt++) {
         const tml_tensor *ft;
         int f;
@@ -78,9 +79,8 @@ static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t 
         /* the same bytes under this name (another node shares the weight, or the graph is
            planned again): reuse them; anything else under the name: try another name */
         ft = &g->tensors[f];
-        if (ft->data && ft->dtype == TML_DT_F32 && ft->rank == 3 && ft->dims[0] == dims[0] &&
-            ft->dims[1] == dims[1] && ft->dims[2] == dims[2] &&
-            memcmp(ft->data, d, (size_t)floats * sizeof(float)) == 0)
+        if (ft->data && ft->dtype == TML_DT_F32 && ft->rank == 2 && ft->dims[0] == dims[0] &&
+            ft->dims[1] == dims[1] && memcmp(ft->data, d, (size_t)floats * sizeof(float)) == 0)
             return f;
     }
     if (attempt == 8)
@@ -88,7 +88,7 @@ static int pack_b(tml_graph *g, int bt, int32_t k, int32_t n, size_t sk, size_t 
     t = tml_graph_add_tensor(g, name);
     if (t < 0)
         return -1;
-    tml_tensor_set_shape(&g->tensors[t], TML_DT_F32, 3, dims);
+    tml_tensor_set_shape(&g->tensors[t], TML_DT_F32, 2, dims);
     g->tensors[t].data = d;
     return t;
 }

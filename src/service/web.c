@@ -32,7 +32,7 @@
 #include "service/web.h"
 
 #define INFER_TIMEOUT_S 10
-#define INFER_RESP_MAX 4096
+#define INFER_RESP_MAX  4096
 
 enum { SLOT_IDLE, SLOT_QUEUED, SLOT_SENT, SLOT_DONE };
 
@@ -48,10 +48,10 @@ static struct {
     coap_session_t *session; /* the session it went out on (not referenced: compared only) */
     uint8_t token[8];
     size_t token_len;
-    int code;           /* CoAP response code as class*100+detail; 0 = no answer */
+    int code; /* CoAP response code as class*100+detail; 0 = no answer */
     char resp[INFER_RESP_MAX];
     size_t resp_len;
-    char why[160];      /* why it was not sent */
+    char why[160]; /* why it was not sent */
 } box = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .state = SLOT_IDLE};
 
 /* ---- responses ---- */
@@ -157,7 +157,8 @@ static void wake_coap_loop(const struct tml_service *svc)
     if (strchr(svc->coap_bind, ':')) {
         a6.sin6_family = AF_INET6;
         a6.sin6_port = htons((uint16_t)svc->coap_bound_port);
-        if (strcmp(svc->coap_bind, "::") == 0 || inet_pton(AF_INET6, svc->coap_bind, &a6.sin6_addr) != 1)
+        if (strcmp(svc->coap_bind, "::") == 0 ||
+            inet_pton(AF_INET6, svc->coap_bind, &a6.sin6_addr) != 1)
             a6.sin6_addr = in6addr_loopback;
         fd = socket(AF_INET6, SOCK_DGRAM, 0);
         if (fd >= 0) {
@@ -168,7 +169,8 @@ static void wake_coap_loop(const struct tml_service *svc)
     }
     a4.sin_family = AF_INET;
     a4.sin_port = htons((uint16_t)svc->coap_bound_port);
-    if (strcmp(svc->coap_bind, "0.0.0.0") == 0 || inet_pton(AF_INET, svc->coap_bind, &a4.sin_addr) != 1)
+    if (strcmp(svc->coap_bind, "0.0.0.0") == 0 ||
+        inet_pton(AF_INET, svc->coap_bind, &a4.sin_addr) != 1)
         a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd >= 0) {
@@ -192,11 +194,25 @@ enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
     if (!ep || !*ep)
         return send_err(c, MHD_HTTP_BAD_REQUEST, "infer: query parameter 'device' is required");
     if (!tml_lwm2m_endpoint_valid(ep))
-        return send_err(c, MHD_HTTP_BAD_REQUEST, "infer: device '%.64s': not a valid endpoint",
-                        ep);
+        return send_err(c, MHD_HTTP_BAD_REQUEST, "infer: device '%.64s': not a valid endpoint", ep);
     if (len == 0)
         return send_err(c, MHD_HTTP_BAD_REQUEST,
                         "infer: device '%s': empty body (send the input tensor's bytes)", ep);
+    /* an unknown or offline device is answered at once, without waiting for a timeout */
+    {
+        tml_device d;
+        tml_status st = tml_store_device_get(svc->store, ep, &d);
+        bool online;
+        if (st == TML_ERR_NOT_FOUND)
+            return send_err(c, MHD_HTTP_NOT_FOUND, "infer: device '%s': unknown", ep);
+        if (st != TML_OK)
+            return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "infer: %s",
+                            tml_store_error(svc->store));
+        online = d.online;
+        tml_device_clear(&d);
+        if (!online)
+            return send_err(c, MHD_HTTP_CONFLICT, "infer: device '%s' is offline", ep);
+    }
     copy = malloc(len);
     if (!copy)
         return send_err(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "infer: out of memory");
@@ -245,9 +261,9 @@ enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
         return send_err(c, MHD_HTTP_GATEWAY_TIMEOUT, "infer: device '%s': no answer within %d s",
                         ep, INFER_TIMEOUT_S);
     if (why[0])
-        return send_err(c, strncmp(why, "not connected", 13) == 0 ? MHD_HTTP_NOT_FOUND
-                                                                  : MHD_HTTP_BAD_GATEWAY,
-                        "infer: device '%s': %s", ep, why);
+        return send_err(
+            c, strncmp(why, "not connected", 13) == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_BAD_GATEWAY,
+            "infer: device '%s': %s", ep, why);
     if (code == 0)
         return send_err(c, MHD_HTTP_GATEWAY_TIMEOUT, "infer: device '%s': no answer", ep);
     if (code != 205)
@@ -313,10 +329,9 @@ void tml_web_infer_tick(struct tml_service *svc)
         coap_session_new_token(s, &box.token_len, box.token);
     if (!pdu || !coap_add_token(pdu, box.token_len, box.token) ||
         !coap_add_option(pdu, COAP_OPTION_URI_PATH, 5, (const uint8_t *)"infer") ||
-        !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
-                         coap_encode_var_safe(cf, sizeof cf,
-                                              COAP_MEDIATYPE_APPLICATION_OCTET_STREAM),
-                         cf)) {
+        !coap_add_option(
+            pdu, COAP_OPTION_CONTENT_FORMAT,
+            coap_encode_var_safe(cf, sizeof cf, COAP_MEDIATYPE_APPLICATION_OCTET_STREAM), cf)) {
         if (pdu)
             coap_delete_pdu(pdu);
         snprintf(box.why, sizeof box.why, "the request could not be built");

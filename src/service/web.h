@@ -38,7 +38,8 @@ enum MHD_Result tml_web_static(struct MHD_Connection *c, const char *url);
 /* POST /api/infer?device=EP, body = the input tensor's bytes (1..64 KiB): forwards them to the
  * device (CoAP POST /infer) and answers the device's JSON plus "device" and "round_trip_ms";
  * 502 with the device's diagnostic when it refuses, 504 when it does not answer, 404 when the
- * service holds no session of that device, 503 when another inference is in flight. */
+ * device is unknown or the service holds no session of it, 409 when it is offline, 503 when
+ * another inference is in flight. */
 enum MHD_Result tml_web_infer(struct MHD_Connection *c, struct tml_service *svc,
                               const unsigned char *body, size_t len);
 

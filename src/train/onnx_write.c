@@ -101,8 +101,11 @@ static Onnx__ValueInfoProto *value_info(pool *pl, const tml_tensor *t)
             if (!d)
                 return NULL;
             onnx__tensor_shape_proto__dimension__init(d);
-            d->has_dim_value = 1;
-            d->dim_value = t->dims[i];
+            if (t->dims[i] >= 0) {
+                d->has_dim_value = 1;
+                d->dim_value = t->dims[i];
+            } else
+                d->dim_param = i == 0 ? "N" : "?";
             sp->dim[i] = d;
         }
     }

@@ -49,6 +49,8 @@ struct tml_trainer {
     void **aux;          /* (n_nodes) per-node saved state (argmax, batch statistics) */
     tml_param *params;
     int n_params;
+    float *in_grad;      /* gradient at the input, computed only when asked for */
+    bool want_in_grad;
     float *col, *col2, *tr; /* scratch: im2col, its gradient, transposes */
     size_t col_cap, col2_cap, tr_cap;
 };
@@ -391,46 +393,69 @@ static tml_status node_shape(tml_trainer *t, int ni)
 
 /* ---- forward ---- */
 
+/* The range [*j0, *j1) of output columns j whose input column j*s - pad + off lies in [0, W). */
+static void valid_cols(int64_t Wo, int64_t W, int64_t s, int64_t pad, int64_t off, int64_t *j0,
+                       int64_t *j1)
+{
+    int64_t lo = pad - off, hi = W + pad - off; /* need lo <= j*s < hi */
+    *j0 = lo > 0 ? (lo + s - 1) / s : 0;
+    *j1 = hi > 0 ? (hi + s - 1) / s : 0;
+    if (*j1 > Wo)
+        *j1 = Wo;
+    if (*j0 > *j1)
+        *j0 = *j1;
+}
+
+/* col (C*kh*kw, Ho*Wo) from one sample's x (C, H, W); padding reads as 0. */
 static void im2col(const float *x, int64_t C, int64_t H, int64_t W, const win *o, int64_t Ho,
                    int64_t Wo, float *col)
 {
-    int64_t c, ki, kj, i, j;
+    int64_t c, ki, kj, i, j, j0, j1;
     for (c = 0; c < C; c++)
         for (ki = 0; ki < o->kh; ki++)
             for (kj = 0; kj < o->kw; kj++) {
                 float *row = col + ((c * o->kh + ki) * o->kw + kj) * Ho * Wo;
+                int64_t off = kj * o->dw - o->pw0;
+                valid_cols(Wo, W, o->sw, o->pw0, kj * o->dw, &j0, &j1);
                 for (i = 0; i < Ho; i++) {
                     int64_t h = i * o->sh - o->ph0 + ki * o->dh;
                     float *r = row + i * Wo;
+                    int64_t base = (c * H + h) * W + off; /* x index of column j: base + j*sw */
                     if (h < 0 || h >= H) {
                         memset(r, 0, (size_t)Wo * sizeof(float));
                         continue;
                     }
-                    for (j = 0; j < Wo; j++) {
-                        int64_t w = j * o->sw - o->pw0 + kj * o->dw;
-                        r[j] = (w >= 0 && w < W) ? x[(c * H + h) * W + w] : 0.0f;
-                    }
+                    for (j = 0; j < j0; j++)
+                        r[j] = 0.0f;
+                    if (o->sw == 1)
+                        memcpy(r + j0, x + base + j0, (size_t)(j1 - j0) * sizeof(float));
+                    else
+                        for (j = j0; j < j1; j++)
+                            r[j] = x[base + j * o->sw];
+                    for (j = j1; j < Wo; j++)
+                        r[j] = 0.0f;
                 }
             }
 }
 
+/* dx (C, H, W) += the columns of dcol put back where im2col took them from. */
 static void col2im(const float *col, int64_t C, int64_t H, int64_t W, const win *o, int64_t Ho,
                    int64_t Wo, float *dx)
 {
-    int64_t c, ki, kj, i, j;
+    int64_t c, ki, kj, i, j, j0, j1;
     for (c = 0; c < C; c++)
         for (ki = 0; ki < o->kh; ki++)
             for (kj = 0; kj < o->kw; kj++) {
                 const float *row = col + ((c * o->kh + ki) * o->kw + kj) * Ho * Wo;
+                int64_t off = kj * o->dw - o->pw0;
+                valid_cols(Wo, W, o->sw, o->pw0, kj * o->dw, &j0, &j1);
                 for (i = 0; i < Ho; i++) {
                     int64_t h = i * o->sh - o->ph0 + ki * o->dh;
+                    int64_t base = (c * H + h) * W + off;
                     if (h < 0 || h >= H)
                         continue;
-                    for (j = 0; j < Wo; j++) {
-                        int64_t w = j * o->sw - o->pw0 + kj * o->dw;
-                        if (w >= 0 && w < W)
-                            dx[(c * H + h) * W + w] += row[i * Wo + j];
-                    }
+                    for (j = j0; j < j1; j++)
+                        dx[base + j * o->sw] += row[i * Wo + j];
                 }
             }
 }
@@ -766,6 +791,20 @@ static tml_status run_node(tml_trainer *t, int ni, int bwd, int training)
 
 /* ---- construction ---- */
 
+/* Nodes the trainer does not run: dead ones, the Softmax fused into the loss, and nodes whose
+ * outputs are all constants already (an imported Constant, or folded by a pass). */
+static int skipped(const tml_trainer *t, int ni)
+{
+    const tml_node *n = &t->g->nodes[ni];
+    int j;
+    if (n->dead || ni == t->softmax_node)
+        return 1;
+    for (j = 0; j < n->n_out; j++)
+        if (n->out[j] >= 0 && !t->g->tensors[n->out[j]].data)
+            return 0;
+    return 1;
+}
+
 static int is_param_slot(const tml_node *n, int slot)
 {
     switch (n->op) {
@@ -789,7 +828,7 @@ static tml_status set_shapes(tml_trainer *t, int nb)
     tml_status st;
     t->shape[t->in_t].d[0] = nb;
     for (i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if ((st = node_shape(t, i)))
             return st;
@@ -807,6 +846,8 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
         return tml_graph_errorf(g, TML_ERR_ARG, "batch size must be positive");
     if (g->n_outputs < 1)
         return tml_graph_errorf(g, TML_ERR_FORMAT, "graph '%s' has no output", g->name ? g->name : "");
+    if ((st = tml_graph_verify(g)))
+        return st;
     t = calloc(1, sizeof *t);
     if (!t)
         return TML_ERR_NOMEM;
@@ -871,7 +912,7 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
     /* every input of a live node must exist and be float (except Reshape's shape) */
     for (i = 0; i < g->n_nodes; i++) {
         const tml_node *n = &g->nodes[i];
-        if (n->dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         for (j = 0; j < n->n_in; j++) {
             int ti = n->in[j];
@@ -920,7 +961,7 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
     }
     for (i = 0; i < g->n_nodes; i++) {
         const tml_node *n = &g->nodes[i];
-        if (n->dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if (n->op == TML_OP_MAXPOOL)
             t->aux[i] = calloc((size_t)numel(&t->shape[n->out[0]]), sizeof(int32_t));
@@ -933,6 +974,8 @@ tml_status tml_trainer_new(tml_graph *g, int max_batch, tml_trainer **out)
             return TML_ERR_NOMEM;
         }
     }
+    t->in_grad = t->grad[t->in_t];
+    t->grad[t->in_t] = NULL; /* conv1's input gradient costs as much as its forward pass */
     if (t->shape[t->logits_t].rank < 1 || numel(&t->shape[t->logits_t]) % max_batch) {
         tml_trainer_free(t);
         return tml_graph_errorf(g, TML_ERR_SHAPE, "output '%s' is not one row per sample",
@@ -948,6 +991,9 @@ void tml_trainer_free(tml_trainer *t)
     int i;
     if (!t)
         return;
+    if (t->grad && t->in_t >= 0)
+        t->grad[t->in_t] = NULL;
+    free(t->in_grad);
     for (i = 0; i < t->n_params; i++) {
         free(t->params[i].g);
         free(t->params[i].m);
@@ -985,7 +1031,7 @@ tml_status tml_trainer_forward(tml_trainer *t, const float *x, int n, bool train
     t->n = n;
     memcpy(t->val[t->in_t], x, (size_t)(n * t->sample) * sizeof(float));
     for (i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if ((st = run_node(t, i, 0, training)))
             return st;
@@ -1042,7 +1088,7 @@ tml_status tml_trainer_step_grad(tml_trainer *t, const float *x, const uint8_t *
         ok += am == y[i];
     }
     for (i = g->n_nodes - 1; i >= 0; i--) {
-        if (g->nodes[i].dead || i == t->softmax_node)
+        if (skipped(t, i))
             continue;
         if ((st = run_node(t, i, 1, 1)))
             return st;
@@ -1054,9 +1100,15 @@ tml_status tml_trainer_step_grad(tml_trainer *t, const float *x, const uint8_t *
     return TML_OK;
 }
 
+void tml_trainer_want_input_grad(tml_trainer *t, bool on)
+{
+    t->want_in_grad = on;
+    t->grad[t->in_t] = on ? t->in_grad : NULL;
+}
+
 const float *tml_trainer_input_grad(const tml_trainer *t)
 {
-    return t->grad[t->in_t];
+    return t->want_in_grad ? t->in_grad : NULL;
 }
 
 tml_param *tml_trainer_params(tml_trainer *t, int *n)

@@ -608,16 +608,24 @@ static void test_uris(void **state)
     tml_device d;
     char host[TML_DEV_HOST_MAX], path[TML_DEV_PATH_MAX], longuri[300];
     uint16_t port;
+    int sec = -1;
     (void)state;
-    assert_int_equal(tml_device_uri_parse("coap://[::1]:5700/a/b", 21, host, &port, path),
+    assert_int_equal(tml_device_uri_parse("coap://[::1]:5700/a/b", 21, host, &port, path, &sec),
                      TML_FW_RESULT_INITIAL);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 5700);
     assert_string_equal(path, "a/b");
-    assert_int_equal(tml_device_uri_parse("coap://h/p", 10, host, &port, path), TML_FW_RESULT_INITIAL);
+    assert_int_equal(sec, 0);
+    assert_int_equal(tml_device_uri_parse("coap://h/p", 10, host, &port, path, NULL),
+                     TML_FW_RESULT_INITIAL);
     assert_int_equal(port, 5683);
-#define BAD(u, r) assert_int_equal(tml_device_uri_parse(u, strlen(u), host, &port, path), r)
-    BAD("coaps://h/p", TML_FW_RESULT_BAD_PROTOCOL);
+    assert_int_equal(tml_device_uri_parse("coaps://h/p", 11, host, &port, path, &sec),
+                     TML_FW_RESULT_INITIAL);
+    assert_int_equal(port, 5684);
+    assert_int_equal(sec, 1);
+#define BAD(u, r) assert_int_equal(tml_device_uri_parse(u, strlen(u), host, &port, path, &sec), r)
+    BAD("coap+tcp://h/p", TML_FW_RESULT_BAD_PROTOCOL);
+    BAD("coapx://h/p", TML_FW_RESULT_BAD_PROTOCOL);
     BAD("http://h/p", TML_FW_RESULT_BAD_PROTOCOL);
     BAD("coap://h", TML_FW_RESULT_INVALID_URI);
     BAD("coap:///p", TML_FW_RESULT_INVALID_URI);

@@ -29,8 +29,18 @@ fail() { echo "FAIL: $*"; echo "--- device log"; cat "$W"/dev*.log 2>/dev/null |
 pass=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 
-base=$((20000 + (RANDOM % 400) * 100 + ($$ % 50)))
+# six consecutive UDP/TCP ports nobody listens on (other tests run in parallel)
+for try in $(seq 1 50); do
+    base=$((20000 + (RANDOM % 400) * 100 + ($$ % 50)))
+    used=$(ss -Hlnu 2>/dev/null; ss -Hlnt 2>/dev/null)
+    clash=0
+    for p in $(seq $base $((base + 5))); do
+        echo "$used" | grep -q ":$p " && clash=1
+    done
+    [ $clash = 0 ] && break
+done
 SRV=$base; HTTP=$((base + 1)); FS=$((base + 2)); DEV=$((base + 3)); FSL=$((base + 4))
+COAPS=$((base + 5))
 C="coap-client-notls -B 10"
 
 "$TMLAAS" compile "$SRC/tests/fixtures/fmnist_cnn.onnx" -o "$W/out" >/dev/null 2>"$W/compile.log" ||
@@ -45,12 +55,14 @@ orig=$(od -An -tu1 -j $off -N1 "$PKG" | tr -d ' ')
 printf "$(printf '\\%03o' $(( orig ^ 1 )))" | dd of="$W/bad.tmlpkg" bs=1 seek=$off conv=notrunc 2>/dev/null
 cmp -s "$PKG" "$W/bad.tmlpkg" && fail "tampered copy equals the original"
 
-"$TMLAAS" serve --data-dir "$W/srv" --coap-port $SRV --http-port $HTTP --coaps-port 0 \
+"$TMLAAS" serve --data-dir "$W/srv" --coap-port $SRV --http-port $HTTP --coaps-port $COAPS \
     >"$W/srv.log" 2>&1 &
 PIDS+=($!)
 coap-server-notls -p $FS -d 10 >"$W/fs.log" 2>&1 &
-PIDS+=($!)
+FSPID=$!
+PIDS+=($FSPID)
 sleep 0.5
+kill -0 $FSPID 2>/dev/null || fail "coap-server-notls did not start: $(cat "$W/fs.log")"
 $C -m put -f "$PKG" coap://127.0.0.1:$FS/a/$SHA >/dev/null 2>&1 || fail "put package to coap-server"
 $C -m put -f "$W/bad.tmlpkg" coap://127.0.0.1:$FS/t/$SHA >/dev/null 2>&1 || fail "put tampered package"
 
@@ -85,6 +97,7 @@ ok "reads of /3/0, /32769/0, /5/0/3"
 out=$(infer); echo "$out" | grep -q "no model installed" || fail "infer without a model: $out"
 ok "infer without a model refused"
 
+kill -0 $FSPID 2>/dev/null || fail "coap-server-notls is gone: $(cat "$W/fs.log")"
 $C -m put -e "coap://127.0.0.1:$FS/a/$SHA" coap://127.0.0.1:$DEV/5/0/1 >/dev/null 2>&1
 wait_for 20 state_is 2 || fail "download did not finish: state $(rd 5/0/3), result $(rd 5/0/5)"
 ok "package downloaded block-wise and verified (state 2)"
@@ -107,7 +120,10 @@ out=$(infer); echo "$out" | grep -q '"class": 9' || fail "previous model gone: $
 ok "tampered package refused (result 5), previous model still answers"
 
 # a file server that loses datagrams: the device asks for the lost block again
-coap-server-notls -p $FSL -d 10 -l 125,240,245 >"$W/fsl.log" 2>&1 &
+# -l counts the server's datagrams: the PUT's N block acknowledgements come first, so N+5 is
+# a block of the device's download (2N+10 and 2N+12 cover a libcoap that counts both ways)
+N=$(( ($(stat -c %s "$PKG") + 1023) / 1024 ))
+coap-server-notls -p $FSL -d 10 -l $((N + 5)),$((2 * N + 10)),$((2 * N + 12)) >"$W/fsl.log" 2>&1 &
 PIDS+=($!)
 sleep 0.3
 $C -m put -f "$PKG" coap://127.0.0.1:$FSL/a/$SHA >/dev/null 2>&1 || fail "put to lossy server"
@@ -161,5 +177,30 @@ if [ -n "$MSHA" ] && [ -n "$KEY" ]; then
 else
     echo "note: signature check skipped (service gave no model sha or key: $up)"
 fi
+
+# DTLS with a pre-shared key (identity = endpoint): register over coaps, pull over coaps
+R=$(curl -s -X PUT -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$HTTP/api/psks/dev-psk)
+PSK=$(echo "$R" | sed -n 's/.*"key":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$PSK" ] || fail "no psk from the service: $R"
+psk_online() { curl -s http://127.0.0.1:$HTTP/api/devices/dev-psk | grep -q '"state":"online"'; }
+"$TMLAAS" device --server coaps://127.0.0.1:$COAPS --endpoint dev-psk --target host --port $DEV \
+    --data-dir "$W/dev-psk" --psk 00112233445566778899aabbccddeeff --timeout-ms 500 >>"$W/dev-psk.log" 2>&1 &
+pid=$!; PIDS+=($pid)
+sleep 2
+psk_online && fail "a device with the wrong key registered over DTLS"
+kill -TERM $pid; wait $pid
+"$TMLAAS" device --server coaps://127.0.0.1:$COAPS --endpoint dev-psk --target host --port $DEV \
+    --data-dir "$W/dev-psk" --psk "$PSK" --timeout-ms 500 >>"$W/dev-psk.log" 2>&1 &
+pid=$!; PIDS+=($pid)
+wait_for 10 psk_online || fail "device with the right key did not register over DTLS"
+if [ -n "$MSHA" ]; then
+    $C -m put -e "coaps://127.0.0.1:$COAPS/a/$MSHA" coap://127.0.0.1:$DEV/5/0/1 >/dev/null 2>&1
+    wait_for 20 state_is 0
+    sleep 0.3
+    r=$(rd 5/0/5)
+    [ "$r" = 6 ] || fail "download over coaps: result $r, want 6 (fetched and hashed, not a package)"
+fi
+kill -TERM $pid; wait $pid || fail "dtls device exit status"
+ok "DTLS-PSK: wrong key never registers, right key registers and downloads over coaps"
 
 echo "$pass passed, 0 failed"

@@ -134,6 +134,7 @@ static void gradcheck(gb *b, int n)
         print_error("%s\n", tml_graph_error(b->g));
         fail();
     }
+    tml_trainer_want_input_grad(t, true);
     tml_trainer_logits(t, &nc);
     ss = tml_trainer_sample_size(t);
     x = malloc((size_t)(n * ss) * sizeof(float));

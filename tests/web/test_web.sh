@@ -6,7 +6,8 @@
 # curl (content types, 404, no token -> 401, bad requests for /api/infer); then runs
 # web_check.js in headless Chromium (playwright-core from npm, the system /usr/bin/chromium):
 # every view against the service's data, drawing on the canvas, a Fashion-MNIST test image
-# classified by the device as class 9. Screenshots of each view go to docs/screenshots/.
+# classified by the device as class 9. Screenshots of each view go to $TML_BUILD/screenshots/
+# (TML_WEB_SHOTS=DIR elsewhere, e.g. docs/screenshots to refresh the committed ones).
 # Skips (exit 0 with a message) when node, npm, chromium or curl is missing, or when npm cannot
 # install playwright-core; skips only the device part when no device answers (or with
 # TML_WEB_NO_DEVICE=1, to check the page without one). Screenshots go to $TML_WEB_SHOTS if set.
@@ -90,7 +91,7 @@ case "$out" in *"not a valid endpoint"*400) ;; *) fail "infer bad device name: $
 out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST "$URL/api/infer?device=ghost")
 case "$out" in *"empty body"*400) ;; *) fail "infer empty body: $out";; esac
 out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary x "$URL/api/infer?device=ghost")
-case "$out" in *"device 'ghost': not connected"*404) ;; *) fail "infer unknown device: $out";; esac
+case "$out" in *"device 'ghost': unknown"*404) ;; *) fail "infer unknown device: $out";; esac
 ok "/api/infer: 401 without token, 400 bad requests, 404 unknown device"
 
 # ---- a device and a model ----
@@ -99,13 +100,23 @@ if [ "${TML_WEB_NO_DEVICE:-0}" = 1 ]; then
     echo "note: TML_WEB_NO_DEVICE=1: no device is started"
 elif "$TMLAAS" device --help 2>&1 | grep -q "usage: tmlaas device"; then
     KEY=$(curl -s "$URL/api/signing-key" | sed -n 's/.*"public_key":"\([0-9a-f]*\)".*/\1/p')
-    "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-dev1 --target host \
-        --port 0 --data-dir "$W/dev" --lifetime 30 --server-key "$KEY" >"$W/dev.log" 2>&1 &
-    PIDS+=($!)
-    online() { curl -s "$URL/api/devices/web-dev1" | grep -q '"state":"online"'; }
-    if wait_for 15 online; then
+    start_dev1() {
+        "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-dev1 --target host \
+            --port 0 --data-dir "$W/dev" --lifetime 30 --server-key "$KEY" >>"$W/dev.log" 2>&1 &
+        DEVPID=$!
+        PIDS+=($DEVPID)
+    }
+    start_dev1
+    # a second, small device: the model does not fit its flash (the page shows it red)
+    "$TMLAAS" device --server coap://127.0.0.1:$COAP --endpoint web-m4 --target cortex-m4 \
+        --ram 65536 --flash 65536 --clock-hz 168000000 --accelerators dsp,fpu \
+        --port 0 --data-dir "$W/dev2" --lifetime 30 --server-key "$KEY" >"$W/dev2.log" 2>&1 &
+    M4PID=$!
+    PIDS+=($M4PID)
+    online() { curl -s "$URL/api/devices/$1" | grep -q '"state":"online"'; }
+    if wait_for 15 online web-dev1 && wait_for 10 online web-m4; then
         DEVICE=web-dev1
-        ok "host device web-dev1 registered"
+        ok "host devices web-dev1 (host) and web-m4 (cortex-m4 profile) registered"
     else
         echo "note: the host device did not register; the device part is skipped"
     fi
@@ -117,11 +128,14 @@ CL="--url $URL --data-dir $W/srv"
     fail "models push: $(cat "$W/push.log")"
 ok "model fmnist_cnn pushed"
 if [ "$DEVICE" != - ]; then
-    "$TMLAAS" deploy fmnist_cnn --to $DEVICE $CL >"$W/deploy.log" 2>&1 ||
+    "$TMLAAS" deploy fmnist_cnn --all $CL >"$W/deploy.log" 2>&1 ||
         fail "deploy: $(cat "$W/deploy.log")"
     installed() { curl -s "$URL/api/deployments" | grep -q '"state":"installed"'; }
+    m4_failed() { curl -s "$URL/api/deployments" | grep -q '"device":"web-m4","build":[0-9]*,"state":"failed"'; }
     if wait_for 90 installed; then
         ok "deployed and installed on $DEVICE"
+        wait_for 30 m4_failed || fail "deployment to web-m4 did not fail: $(curl -s "$URL/api/deployments")"
+        ok "deployment to web-m4 failed: the package does not fit its 64 KiB of flash"
         # the device answers through the service
         tail -c 3136 "$SRC/tests/fixtures/fmnist_sample0.npy" >"$W/in.bin"
         out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary @"$W/in.bin" \
@@ -131,6 +145,13 @@ if [ "$DEVICE" != - ]; then
         out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary abc "$URL/api/infer?device=$DEVICE")
         case "$out" in *"answered 4.00"*"takes 3136"*502) ;; *) fail "infer wrong size: $out";; esac
         ok "/api/infer: the device's refusal passed on (502)"
+        # a restarted device reports the package it runs (by its sha256), not the model's name:
+        # the page must still show "fmnist_cnn v1"
+        kill -TERM $DEVPID; wait $DEVPID 2>/dev/null
+        start_dev1
+        reports_pkg() { curl -s "$URL/api/devices/web-dev1" | grep -q '"state":"online".*"model":{"name":"[0-9a-f]\{64\}"'; }
+        wait_for 15 reports_pkg || fail "restarted web-dev1: $(curl -s "$URL/api/devices/web-dev1")"
+        ok "web-dev1 restarted, runs its installed package"
     else
         echo "note: deployment did not finish: $(curl -s "$URL/api/deployments")"
         fail "deployment to $DEVICE not installed within 90 s"
@@ -138,12 +159,33 @@ if [ "$DEVICE" != - ]; then
 fi
 
 # ---- the page in a browser ----
-SHOTS=${TML_WEB_SHOTS:-$SRC/docs/screenshots}
+# screenshots go to the build tree; TML_WEB_SHOTS=docs/screenshots refreshes the committed ones
+SHOTS=${TML_WEB_SHOTS:-${TML_BUILD:-$W}/screenshots}
 mkdir -p "$SHOTS"
 node "$HERE/web_check.js" "$URL" "$TOKEN" "$SHOTS" "$DEVICE" 9 2>&1 | tee "$W/browser.log"
 grep -q "^[0-9]* passed, 0 failed" "$W/browser.log" || fail "browser checks (see above)"
 n=$(grep -c "^ok:" "$W/browser.log")
 pass=$((pass + n))
+
+# a device that vanished without de-registering: 504 after the bounded wait, service still fine
+if [ "$DEVICE" != - ]; then
+    { kill -KILL $DEVPID && wait $DEVPID; } 2>/dev/null
+    out=$(curl -s -m 30 -w ' %{http_code}' -H "$AUTH" -X POST --data-binary @"$W/in.bin" \
+        "$URL/api/infer?device=$DEVICE")
+    case "$out" in *"no answer within"*504) ;; *) fail "infer to a dead device: $out";; esac
+    curl -s "$URL/api/health" | grep -q '"status":"ok"' || fail "service unhealthy after a lost inference"
+    ok "/api/infer to a dead device: 504 after the bounded wait, service still answers"
+fi
+
+# a device that de-registered: 409 at once
+if [ "$DEVICE" != - ]; then
+    kill -TERM $M4PID; wait $M4PID 2>/dev/null
+    offline() { curl -s "$URL/api/devices/web-m4" | grep -q '"state":"offline"'; }
+    wait_for 10 offline || fail "web-m4 still online after SIGTERM"
+    out=$(curl -s -w ' %{http_code}' -H "$AUTH" -X POST --data-binary @"$W/in.bin" "$URL/api/infer?device=web-m4")
+    case "$out" in *"device 'web-m4' is offline"*409) ;; *) fail "infer to an offline device: $out";; esac
+    ok "/api/infer to a de-registered device: 409 at once"
+fi
 
 # the service still shuts down cleanly (under ASan this also means: no leak, no error)
 kill -TERM $SRVPID

@@ -54,9 +54,17 @@ static void test_every_file_embedded(void **state)
 
 static void test_index_and_exact_lookup(void **state)
 {
-    static const char *bad[] = {"", "/index.htm", "/index.html/", "//index.html", "/INDEX.HTML",
-                                "/../web/index.html", "/./app.js", "index.html", "/app.js?x",
-                                "/%2e%2e/CMakeLists.txt", "/web/app.js"};
+    static const char *bad[] = {"",
+                                "/index.htm",
+                                "/index.html/",
+                                "//index.html",
+                                "/INDEX.HTML",
+                                "/../web/index.html",
+                                "/./app.js",
+                                "index.html",
+                                "/app.js?x",
+                                "/%2e%2e/CMakeLists.txt",
+                                "/web/app.js"};
     size_t i;
     const tml_web_file *f;
     (void)state;

@@ -63,6 +63,10 @@ function fail(msg) { throw new Error(msg); }
         return r && /fmnist_cnn v1/.test(r.innerText) && /installed/.test(r.innerText);
       }, device);
       ok("devices table: " + text.replace(/\s+/g, " "));
+      const m4 = await page.locator('#devices-table tr[data-endpoint="web-m4"]').innerText();
+      if (!/cortex-m4/.test(m4) || !/64\.0 KiB/.test(m4) || !/failed/.test(m4))
+        fail("web-m4 row: " + m4);
+      ok("devices table: " + m4.replace(/\s+/g, " "));
     } else {
       await page.waitForSelector("#view-devices p.empty:not([hidden])");
       ok("devices table: empty, with a hint");
@@ -82,6 +86,9 @@ function fail(msg) { throw new Error(msg); }
       if (!/Conv/.test(btext) || !/Gemm/.test(btext)) fail("build lacks the op list: " + btext);
       if (!/of \d/.test(btext)) fail("bars are not set against the device's budget: " + btext);
       ok("builds: flash and RAM bars against the budget, op list (" + meters + " bars)");
+      const over = await page.locator("#builds .bar.over").count();
+      if (over < 1 || !/does not fit/.test(btext)) fail("web-m4's flash bar is not marked as over budget");
+      ok("builds: web-m4's flash bar marked 'does not fit'");
     }
     await page.screenshot({ path: path.join(shots, "models.png"), fullPage: true });
 
@@ -91,9 +98,11 @@ function fail(msg) { throw new Error(msg); }
       const dtext = await page.locator("#deployments-table tbody").innerText();
       if (!new RegExp(device).test(dtext) || !/installed/.test(dtext))
         fail("deployments table: " + dtext);
-      const v = await page.locator("#deployments-table progress").first().getAttribute("value");
+      if (!/web-m4/.test(dtext) || !/failed/.test(dtext) || !/flash/.test(dtext))
+        fail("deployments table lacks web-m4's failure and its reason: " + dtext);
+      const v = await page.locator(`#deployments-table tr:has-text("${device}") progress`).getAttribute("value");
       if (v !== "100") fail("installed deployment shows progress " + v);
-      ok("deployments table: installed, progress 100");
+      ok("deployments table: installed (progress 100), web-m4 failed with the reason");
     }
     await page.screenshot({ path: path.join(shots, "deployments.png") });
 
@@ -146,6 +155,22 @@ function fail(msg) { throw new Error(msg); }
       ok("no device: the page says so (" + (await page.locator("#result").innerText()) + ")");
     }
     await page.screenshot({ path: path.join(shots, "try.png"), fullPage: true });
+
+    /* the input encodings Try it knows, and its refusal of other shapes */
+    const enc = await page.evaluate(() => {
+      const x = new Float32Array(784).fill(1);
+      const r = {};
+      r.f32 = new Float32Array(encodeInput(x, { dtype: "float32", shape: [1, 1, 28, 28] }))[5];
+      r.u8 = new Uint8Array(encodeInput(x, { dtype: "uint8", shape: [1, 784] }))[5];
+      r.s8 = new Int8Array(encodeInput(x, { dtype: "int8", shape: [784] }))[5];
+      r.len = encodeInput(x, null).byteLength;
+      try { encodeInput(x, { dtype: "float32", shape: [1, 3, 32, 32] }); r.shape = "accepted"; }
+      catch (e) { r.shape = e.message; }
+      return r;
+    });
+    if (enc.f32 !== 1 || enc.u8 !== 255 || enc.s8 !== 127 || enc.len !== 3136 || !/shape \[1, 3, 32, 32\]/.test(enc.shape))
+      fail("input encodings: " + JSON.stringify(enc));
+    ok("input encodings: float32, uint8, int8 (zero point -128); other shapes refused");
 
     /* keyboard: the views are reachable by Tab + Enter */
     await page.goto(url + "/#devices");

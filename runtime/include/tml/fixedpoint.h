@@ -161,6 +161,36 @@ static inline int32_t tml_fx_one_over_one_plus_x(int32_t a)
     return tml_fx_sat_shl(x, 1); /* x/2 in Q1.30 rescaled to Q0.31 */
 }
 
+/* logistic(a) = 1 / (1 + exp(-a)); a in Q(int_bits), result in Q0.31 (gemmlowp logistic). */
+static inline int32_t tml_fx_logistic(int32_t a, int int_bits)
+{
+    int32_t pos;
+    if (a == 0)
+        return 1 << 30; /* one half */
+    pos = tml_fx_one_over_one_plus_x(tml_fx_exp_neg(a > 0 ? -a : a, int_bits));
+    return a > 0 ? pos : INT32_MAX - pos;
+}
+
+/* tanh(a); a in Q(int_bits), result in Q0.31 (gemmlowp tanh: (1 - e) / (1 + e) with
+ * e = exp(-2|a|), the reciprocal as in tml_fx_one_over_one_plus_x). int_bits <= 29. */
+static inline int32_t tml_fx_tanh(int32_t a, int int_bits)
+{
+    const int32_t n = a < 0 ? a : -a; /* -|a| */
+    const int32_t e = tml_fx_exp_neg(n, int_bits + 1); /* 2 * n: same raw, one more int bit */
+    const int32_t half_den = tml_fx_rhalf_sum(e, INT32_MAX);
+    int32_t x = 1515870810 + tml_fx_srdhm(half_den, -1010580540);
+    int32_t t;
+    int i;
+    if (a == 0)
+        return 0;
+    for (i = 0; i < 3; i++) {
+        const int32_t hdx = tml_fx_srdhm(half_den, x);
+        x = x + tml_fx_sat_shl(tml_fx_srdhm(x, (1 << 29) - hdx), 2);
+    }
+    t = tml_fx_sat_shl(x - (1 << 29), 2); /* (1 - e)/(1 + e) = 2/(1 + e) - 1, Q2.29 -> Q0.31 */
+    return a < 0 ? -t : t;
+}
+
 /* Count of leading zero bits of a uint32 (32 for 0). */
 static inline int tml_fx_clz(uint32_t x)
 {
@@ -227,6 +257,23 @@ static inline void tml_fx_softmax_scaling(double beta, double input_scale, int32
     radius = 1.0 * (double)((1 << ib) - 1) * (double)((int64_t)1 << (31 - ib)) /
              (double)((int64_t)1 << *left_shift);
     *diff_min = -(int32_t)floor(radius);
+}
+
+/* Input scaling of TFLite's int8 LOGISTIC and TANH (4 integer bits): multiplier and left
+ * shift of input_scale * 2^27 by frexp (no renormalisation, as TFLite's Prepare does), and the
+ * input radius beyond which the output saturates. */
+static inline void tml_fx_act_input_scaling(double input_scale, int32_t *multiplier,
+                                            int32_t *left_shift, int32_t *radius)
+{
+    int e = 0;
+    const double q = frexp(input_scale * (double)(1 << 27), &e);
+    double r = round(q * (double)((int64_t)1 << 31));
+    if (r > (double)INT32_MAX)
+        r = (double)INT32_MAX;
+    *multiplier = (int32_t)r;
+    *left_shift = e;
+    r = 15.0 * (double)((int64_t)1 << 27) / ldexp(1.0, e);
+    *radius = (int32_t)floor(r);
 }
 
 /* tflite::CalculateActivationRangeQuantized: the clamp range of a fused activation on a

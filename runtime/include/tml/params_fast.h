@@ -44,6 +44,17 @@
 #endif
 
 /*
+ * TML_FAST_SOFT_FLOAT: 1 without a hardware FPU (Cortex-M0/M3, RV32 without F), where every
+ * float operation is a library call: there a tile computes only the lanes it stores, even
+ * if that costs shared loads.
+ */
+#if defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))
+#define TML_FAST_SOFT_FLOAT 1
+#else
+#define TML_FAST_SOFT_FLOAT 0
+#endif
+
+/*
  * TML_FAST_UNROLL: fully unroll the next loop (a register tile's fixed-width row). GCC keeps
  * a small accumulator array in vector registers only if its loop is unrolled before scalar
  * replacement; otherwise every step stores the accumulators to the stack and reloads them
@@ -96,8 +107,10 @@ static inline void tml_fast_act_row(int32_t act, float a, float b, float *v, int
 /*
  * GEMM_F32_PACKED: Y = act(alpha * A B' + beta * C) with B' = op(B) pre-packed at compile time.
  * in[0] A (m, k) (row-major, not transposed)
- * in[1] Bp (panels, k, nr), panels = ceil(n / nr): Bp[p][kk][j] = B'[kk][p*nr + j], zero
- *       where p*nr + j >= n. One panel is one contiguous stream the kernel reads once per row.
+ * in[1] Bp (k * n floats): B' cut into column panels of nr columns, the last one narrower
+ *       (n - p*nr) when nr does not divide n; panel p starts at p*nr*k and holds its rows
+ *       contiguously: element (kk, p*nr + j) is at p*nr*k + kk*width_p + j. One panel is one
+ *       forward stream the kernel reads once per row of A; same size as B (no padding).
  * in[2] C (c_rows, c_cols), only if c_rows > 0 (broadcast to (m, n) like GEMM_F32)
  * out[0] Y (m, n)
  * MatMul with a constant 2-D B and no batch broadcast on B lowers here too (alpha 1, no C).
@@ -111,14 +124,13 @@ typedef struct {
     float act_a, act_b;
 } tml_gemm_packed_params;
 
-/* Floats of a packed B for (k, n): panels * k * nr; 0 if it does not fit in uint32 bytes. */
+/* Floats of a packed B for (k, n): k * n; 0 if that does not fit in uint32 bytes. */
 static inline uint64_t tml_gemm_packed_floats(int32_t k, int32_t n)
 {
-    uint64_t panels, f;
+    uint64_t f;
     if (k < 1 || n < 1)
         return 0;
-    panels = ((uint64_t)n + TML_GEMM_PACKED_NR - 1) / TML_GEMM_PACKED_NR;
-    f = panels * (uint64_t)k * TML_GEMM_PACKED_NR;
+    f = (uint64_t)k * (uint64_t)n;
     return f * 4 > UINT32_MAX ? 0 : f;
 }
 
